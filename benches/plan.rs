@@ -1,0 +1,2 @@
+//! Benchmark placeholder; filled in with the planner.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Placeholder: StarRocks version capabilities (filled in by the core issue).

@@ -1,0 +1,159 @@
+//! The target catalog: what StarRocks has — tables, their keys, partitioning,
+//! distribution and properties, and the materialized views over them with the
+//! base columns each one reads.
+//!
+//! Owns the target-side model ([`Catalog`], [`TargetTable`], [`TargetColumn`],
+//! [`MaterializedView`]) and the parsers that build it from StarRocks output
+//! (`SHOW CREATE TABLE`, `SHOW CREATE MATERIALIZED VIEW`). Pure: the
+//! introspection that fetches that output lives at the edge.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::TableId;
+use crate::types::SrType;
+
+/// StarRocks table type (key model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeysType {
+    /// `PRIMARY KEY`
+    Primary,
+    /// `DUPLICATE KEY`
+    Duplicate,
+    /// `UNIQUE KEY`
+    Unique,
+    /// `AGGREGATE KEY`
+    Aggregate,
+}
+
+/// One column of a StarRocks table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetColumn {
+    /// Column name.
+    pub name: String,
+    /// StarRocks type.
+    pub ty: SrType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default value as StarRocks shows it (`None` when there is none).
+    pub default: Option<String>,
+    /// Column comment (`None` when empty).
+    pub comment: Option<String>,
+    /// Aggregate function of a value column of an AGGREGATE KEY table (`SUM`, `REPLACE`, ...).
+    pub aggregation: Option<String>,
+}
+
+/// Bucketing of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Distribution {
+    /// `DISTRIBUTED BY HASH(cols) [BUCKETS n]`
+    Hash {
+        /// Hash columns.
+        columns: Vec<String>,
+        /// Bucket count, when given.
+        buckets: Option<u32>,
+    },
+    /// `DISTRIBUTED BY RANDOM [BUCKETS n]`
+    Random {
+        /// Bucket count, when given.
+        buckets: Option<u32>,
+    },
+}
+
+/// A StarRocks table as `SHOW CREATE TABLE` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetTable {
+    /// Database and table name.
+    pub id: TableId,
+    /// Columns in table order.
+    pub columns: Vec<TargetColumn>,
+    /// Key model.
+    pub keys_type: KeysType,
+    /// Key columns in key order.
+    pub key_columns: Vec<String>,
+    /// Partition clause verbatim (e.g. ``PARTITION BY RANGE(`dt`)(...)``), when partitioned.
+    pub partition_clause: Option<String>,
+    /// Columns the partition clause uses.
+    pub partition_columns: Vec<String>,
+    /// Bucketing, when given.
+    pub distribution: Option<Distribution>,
+    /// `ORDER BY` sort key columns (empty when not given).
+    pub order_by: Vec<String>,
+    /// Table properties, sorted by name.
+    pub properties: BTreeMap<String, String>,
+    /// Table comment.
+    pub comment: Option<String>,
+}
+
+impl TargetTable {
+    /// The column called `name` (StarRocks column names are case-insensitive).
+    pub fn column(&self, name: &str) -> Option<&TargetColumn> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// How an async materialized view refreshes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshKind {
+    /// `REFRESH ASYNC [...]`
+    Async,
+    /// `REFRESH MANUAL`
+    Manual,
+    /// Anything else, verbatim.
+    Other(String),
+}
+
+/// An asynchronous materialized view and what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaterializedView {
+    /// Database and view name.
+    pub id: TableId,
+    /// The full `CREATE MATERIALIZED VIEW` statement as StarRocks shows it.
+    pub create_sql: String,
+    /// The `AS SELECT ...` query.
+    pub query: String,
+    /// Refresh scheme.
+    pub refresh: RefreshKind,
+    /// Base columns the query reads, per base table (lower-cased column names).
+    pub reads: BTreeMap<TableId, BTreeSet<String>>,
+    /// Whether the view is active (`information_schema.materialized_views.IS_ACTIVE`);
+    /// `true` when unknown (offline input).
+    pub is_active: bool,
+    /// StarRocks' `INACTIVE_REASON`, when inactive.
+    pub inactive_reason: Option<String>,
+}
+
+/// Everything known about the target: its tables and views.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Tables by id.
+    pub tables: BTreeMap<TableId, TargetTable>,
+    /// Materialized views by id.
+    pub views: BTreeMap<TableId, MaterializedView>,
+}
+
+impl Catalog {
+    /// The views that read at least one of `columns` of `table` (column names
+    /// compared case-insensitively). With `columns` empty: every view reading `table`.
+    pub fn views_reading<'a>(
+        &'a self,
+        table: &'a TableId,
+        columns: &'a [String],
+    ) -> impl Iterator<Item = &'a MaterializedView> + 'a {
+        self.views.values().filter(move |mv| match mv.reads.get(table) {
+            None => false,
+            Some(read) => {
+                columns.is_empty()
+                    || columns
+                        .iter()
+                        .any(|c| read.contains(&c.to_ascii_lowercase()))
+            }
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! ddlsync keeps StarRocks in step with the operational databases that feed it
+//! through Debezium and Kafka.
+//!
+//! # Layout
+//! * `model`: the source model — tables, columns with their native types, and
+//!   the versioned history with column identity through renames (pure).
+//! * `source`: decoding of Debezium messages (schema-change topic values,
+//!   data-change values with inline schemas, `kcat -J` lines) and analysis of
+//!   the `ddl` statements they carry (pure).
+//! * `types`: StarRocks types, the one source → StarRocks mapping table and the
+//!   type-conversion matrix (pure).
+//! * `catalog`: the target model and the parsers of StarRocks `SHOW CREATE`
+//!   output, including which base columns each materialized view reads (pure).
+//! * `diff`: typed changes between a source table and its target (pure).
+//! * `policy`: rule files and the decision (apply, queue, ignore, halt) for each
+//!   change (pure).
+//! * `plan`: ordered steps that respect StarRocks' ALTER rules, per target
+//!   capabilities (pure).
+//! * `capabilities`: what each StarRocks version can do, as methods (pure).
+//! * `ddl`: the StarRocks statement AST, identifier quoting and SQL rendering (pure).
+//! * `config`: the configuration file, validated at start-up.
+//! * `kafka`: ddlsync's Kafka client code (rdkafka).
+//!
+//! The core (`model`, `source`, `types`, `catalog`, `diff`, `policy`, `plan`,
+//! `ddl`) does no I/O and reads no clock; files, services and the terminal are
+//! handled by the binary's `cli` module.
+
+pub mod capabilities;
+pub mod catalog;
+pub mod diff;
+pub mod ddl;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod source;
+pub mod types;

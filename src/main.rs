@@ -1,0 +1,2 @@
+//! The `ddlsync` binary.
+fn main() {}
