@@ -1,2 +1,43 @@
-//! The `ddlsync` binary.
-fn main() {}
+//! The `ddlsync` binary: parses the command line, sets up logging, runs the
+//! command and maps its outcome to an exit code.
+//!
+//! Exit codes: 0 success (for `plan`: target in sync), 2 changes planned
+//! (`plan` only, like `terraform plan -detailed-exitcode`), 1 error — printed
+//! as one line `error: <cause>` naming the file and line where it applies.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    cli::init_logging(&args.global);
+    match cli::run(args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {}", one_line(&err));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The error and its causes on one line.
+fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,77 @@
+//! Command-line interface: the clap definitions and the dispatch to one module
+//! per command. This is the binary's edge: it reads files, prints, and uses
+//! `anyhow` for context; everything it calls in the library is pure.
+
+mod config_check;
+mod inputs;
+mod plan;
+mod rules;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ddlsync keeps StarRocks in step with the databases that feed it through
+/// Debezium and Kafka.
+#[derive(Debug, Parser)]
+#[command(name = "ddlsync", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DDLSYNC_LOG_FORMAT")]
+    pub(crate) log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ddlsync=debug`.
+    #[arg(long, global = true, default_value = "warn", env = "DDLSYNC_LOG")]
+    pub(crate) log: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Plan what StarRocks needs to match the source; changes nothing.
+    ///
+    /// Exit code 0 when the target is in sync, 2 when changes are planned, 1 on error.
+    Plan(plan::PlanArgs),
+    /// Validate or test policy rule files.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Work with the configuration file.
+    #[command(subcommand)]
+    Config(config_check::ConfigCommand),
+}
+
+/// Sets up `tracing` on stderr.
+pub(crate) fn init_logging(global: &GlobalArgs) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match global.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the command; `Ok(code)` is the process exit code.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Rules(cmd) => rules::run(cmd),
+        Command::Config(cmd) => config_check::run(cmd),
+    }
+}
