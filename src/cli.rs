@@ -2,8 +2,8 @@
 //! per command. This is the binary's edge: it reads files, prints, and uses
 //! `anyhow` for context; everything it calls in the library is pure.
 
-mod config_check;
-mod inputs;
+
+
 mod plan;
 mod rules;
 
@@ -49,9 +49,6 @@ enum Command {
     /// Validate or test policy rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
-    /// Work with the configuration file.
-    #[command(subcommand)]
-    Config(config_check::ConfigCommand),
 }
 
 /// Sets up `tracing` on stderr.
@@ -72,6 +69,5 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
-        Command::Config(cmd) => config_check::run(cmd),
     }
 }
