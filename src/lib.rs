@@ -20,6 +20,8 @@
 //! * `ddl`: the StarRocks statement AST, identifier quoting and SQL rendering (pure).
 //! * `config`: the configuration file, validated at start-up.
 //! * `kafka`: ddlsync's Kafka client code (rdkafka).
+//! * `loader`: the data path — Debezium value conversion and batching (pure),
+//!   Stream Load labels, retry classification and the Stream Load client.
 //!
 //! The core (`model`, `source`, `types`, `catalog`, `diff`, `policy`, `plan`,
 //! `ddl`) does no I/O and reads no clock; files, services and the terminal are
@@ -28,6 +30,7 @@
 pub mod capabilities;
 pub mod catalog;
 pub mod diff;
+pub mod loader;
 pub mod ddl;
 pub mod model;
 pub mod plan;

@@ -2,8 +2,20 @@
 //!
 //! Owns [`SrType`] (a StarRocks type, rendered as StarRocks DDL spells it),
 //! [`map_column`] (source type → StarRocks type, with what the mapping loses),
-//! and [`classify_conversion`] (what StarRocks can do in place when a column's
-//! type changes). Pure: no I/O.
+//! [`classify_conversion`] and [`can_hold`] (what StarRocks can do in place
+//! when a column's type changes, and when no change is needed at all).
+//! Pure: no I/O.
+//!
+//! * [`mapping`]: the single mapping table ([`mapping::MAPPING_TABLE`]) and the
+//!   rules it applies; `map_column` and the generated `docs/type-mapping.md`
+//!   both read it, so code and documentation cannot drift.
+//! * [`docs`]: renders `docs/type-mapping.md` from that table.
+//! * `convert` (private): the type-conversion matrix of starrocks-facts §1.4.
+
+pub mod docs;
+pub mod mapping;
+
+mod convert;
 
 use std::fmt;
 
@@ -17,6 +29,11 @@ pub const MAX_VARCHAR_BYTES: u32 = 1_048_576;
 pub const MAX_CHAR_BYTES: u32 = 255;
 /// Largest precision of a (non-256) StarRocks DECIMAL.
 pub const MAX_DECIMAL_PRECISION: u8 = 38;
+/// Largest precision of a DECIMAL256 (StarRocks ≥ 4.0).
+pub const MAX_DECIMAL256_PRECISION: u8 = 76;
+/// Documented maximum length of `STRING` in bytes; StarRocks renders a
+/// `STRING` column as `varchar(65533)` in `SHOW CREATE TABLE`.
+pub const STRING_BYTES: u32 = 65_533;
 
 /// A StarRocks column type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,7 +57,7 @@ pub enum SrType {
     Double,
     /// `DECIMAL(p, s)`
     Decimal {
-        /// Precision, 1..=38.
+        /// Precision, 1..=38 (1..=76 for DECIMAL256 on StarRocks ≥ 4.0).
         precision: u8,
         /// Scale, 0..=precision.
         scale: u8,
@@ -73,6 +90,13 @@ pub enum SrType {
         /// Element type.
         element: Box<SrType>,
     },
+    /// Any other StarRocks type (`MAP<...>`, `STRUCT<...>`, `BITMAP`, `HLL`,
+    /// `PERCENTILE`, ...), kept verbatim as the catalog showed it. Never
+    /// produced by [`map_column`]; only equal to itself.
+    Other {
+        /// The type as StarRocks spelled it.
+        text: String,
+    },
 }
 
 impl fmt::Display for SrType {
@@ -96,21 +120,59 @@ impl fmt::Display for SrType {
             SrType::Datetime => f.write_str("DATETIME"),
             SrType::Json => f.write_str("JSON"),
             SrType::Array { element } => write!(f, "ARRAY<{element}>"),
+            SrType::Other { text } => f.write_str(text),
         }
     }
 }
 
-/// What to do with a source DECIMAL whose precision exceeds StarRocks' 38.
+impl SrType {
+    /// `VARCHAR(len)`.
+    pub fn varchar(len: u32) -> Self {
+        SrType::Varchar { len }
+    }
+
+    /// Whether the type is one of StarRocks' string types (CHAR, VARCHAR, STRING).
+    pub fn is_string(&self) -> bool {
+        matches!(
+            self,
+            SrType::Char { .. } | SrType::Varchar { .. } | SrType::String
+        )
+    }
+
+    /// Whether StarRocks accepts the type for a PRIMARY KEY column
+    /// (starrocks-facts §1.1: integers, BOOLEAN, strings other than CHAR, DATE, DATETIME).
+    pub fn allowed_in_primary_key(&self) -> bool {
+        matches!(
+            self,
+            SrType::Boolean
+                | SrType::TinyInt
+                | SrType::SmallInt
+                | SrType::Int
+                | SrType::BigInt
+                | SrType::LargeInt
+                | SrType::Varchar { .. }
+                | SrType::String
+                | SrType::Date
+                | SrType::Datetime
+        )
+    }
+}
+
+/// What to do with a source DECIMAL whose precision exceeds StarRocks' 38
+/// (and with PostgreSQL `numeric` declared without precision).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WideDecimal {
-    /// Store the exact text in a `STRING`-like VARCHAR (default; no loss).
+    /// Store the exact text in a VARCHAR (default; no loss of digits).
     #[default]
     String,
     /// Store as DOUBLE (loses precision).
     Double,
     /// Clamp to DECIMAL(38, s') (may overflow).
     Decimal38,
+    /// Exact DECIMAL(p, s) up to p = 76 (DECIMAL256, StarRocks ≥ 4.0); wider
+    /// or unconstrained values fall back to [`WideDecimal::String`].
+    Decimal256,
 }
 
 /// Options of the mapping that a config or policy may change.
@@ -122,6 +184,14 @@ pub struct MappingOptions {
     pub wide_decimal: WideDecimal,
     /// Bytes per character when a string column's charset is unknown.
     pub default_bytes_per_char: u32,
+    /// Largest VARCHAR length the target accepts (see
+    /// `capabilities::StarRocksVersion::max_varchar_bytes`); lengths are capped here.
+    #[serde(default = "default_max_varchar_bytes")]
+    pub max_varchar_bytes: u32,
+}
+
+fn default_max_varchar_bytes() -> u32 {
+    MAX_VARCHAR_BYTES
 }
 
 impl Default for MappingOptions {
@@ -130,6 +200,7 @@ impl Default for MappingOptions {
             tinyint1_as_boolean: true,
             wide_decimal: WideDecimal::String,
             default_bytes_per_char: 4,
+            max_varchar_bytes: MAX_VARCHAR_BYTES,
         }
     }
 }
@@ -155,24 +226,15 @@ pub struct Mapped {
 /// Maps a source column to its StarRocks type.
 ///
 /// `in_primary_key` matters: StarRocks PRIMARY KEY columns cannot be DECIMAL,
-/// FLOAT, DOUBLE or CHAR.
+/// FLOAT, DOUBLE, CHAR, JSON, ARRAY or VARBINARY; such columns become VARCHAR.
+/// Never panics; an unknown type becomes `VARCHAR(max)` with an `unknown_type` loss.
 pub fn map_column(
     dialect: SourceDialect,
     column: &SourceColumn,
     in_primary_key: bool,
     options: &MappingOptions,
 ) -> Mapped {
-    // Placeholder until the mapping table lands; keeps the crate compiling.
-    let _ = (dialect, in_primary_key, options);
-    Mapped {
-        ty: SrType::Varchar {
-            len: MAX_VARCHAR_BYTES,
-        },
-        losses: vec![Loss {
-            code: "unmapped".into(),
-            detail: format!("type {} is not mapped yet", column.ty),
-        }],
-    }
+    mapping::map_type(dialect, &column.ty, in_primary_key, options)
 }
 
 /// How a change of a column's StarRocks type relates to what StarRocks can do.
@@ -194,21 +256,35 @@ pub enum Conversion {
     Incompatible,
 }
 
+impl Conversion {
+    /// Whether StarRocks can run the change as `MODIFY COLUMN` (or needs none).
+    pub fn in_place(self) -> bool {
+        match self {
+            Conversion::Identity | Conversion::Widening => true,
+            Conversion::Narrowing { in_place } => in_place,
+            Conversion::Incompatible => false,
+        }
+    }
+}
+
 /// Classifies the change of a column from `from` to `to` against StarRocks'
 /// conversion matrix (starrocks-facts §1.4).
+///
+/// * `Widening`: every value survives and StarRocks converts in place.
+/// * `Narrowing { in_place }`: the target is "smaller" in the same family, or a
+///   parse from text (VARCHAR → INT/DATE/JSON) or a lossy conversion StarRocks
+///   allows (BIGINT → DOUBLE, DATETIME → DATE, INT → DATE): values may be lost
+///   or refused.
+/// * `Incompatible`: StarRocks has no conversion between the two (e.g.
+///   DATETIME → VARCHAR, BOOLEAN → anything, INT → DECIMAL): rebuild.
 pub fn classify_conversion(from: &SrType, to: &SrType) -> Conversion {
-    // Placeholder until the conversion matrix lands.
-    if from == to {
-        Conversion::Identity
-    } else {
-        Conversion::Incompatible
-    }
+    convert::classify(from, to)
 }
 
 /// Whether a target column of type `target` can already hold every value of a
 /// column of type `desired` (same or wider): then no change is needed. A
-/// hand-made `STRING` or wide `VARCHAR` column holds any string-like type.
+/// hand-made `STRING` (or `VARCHAR(65533)`, which is how StarRocks shows
+/// `STRING`) holds any string-like type, including JSON text.
 pub fn can_hold(target: &SrType, desired: &SrType) -> bool {
-    // Placeholder until the conversion matrix lands.
-    target == desired
+    convert::can_hold(target, desired)
 }

@@ -3,7 +3,10 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "testkit", about = "Emulators of StarRocks and the Schema Registry for ddlsync tests")]
+#[command(
+    name = "testkit",
+    about = "Emulators of StarRocks and the Schema Registry for ddlsync tests"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,7 +29,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Starrocks(args) => testkit::starrocks::run(args).await,

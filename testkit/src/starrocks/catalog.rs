@@ -134,22 +134,30 @@ pub struct Table {
 impl Table {
     /// Column by case-insensitive name.
     pub fn col(&self, name: &str) -> Option<&Column> {
-        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// Index of a column by case-insensitive name.
     pub fn col_idx(&self, name: &str) -> Option<usize> {
-        self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
     }
 
     /// Whether `name` is a distribution column.
     pub fn is_dist_col(&self, name: &str) -> bool {
-        self.distribution.as_ref().is_some_and(|d| d.cols.iter().any(|c| c.eq_ignore_ascii_case(name)))
+        self.distribution
+            .as_ref()
+            .is_some_and(|d| d.cols.iter().any(|c| c.eq_ignore_ascii_case(name)))
     }
 
     /// Whether `name` is a partition column.
     pub fn is_part_col(&self, name: &str) -> bool {
-        self.partition_cols.iter().any(|c| c.eq_ignore_ascii_case(name))
+        self.partition_cols
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(name))
     }
 
     /// Whether `name` is a sort-key column.
@@ -159,7 +167,9 @@ impl Table {
 
     /// Whether fast schema evolution is on.
     pub fn fast_schema_evolution(&self) -> bool {
-        self.properties.get("fast_schema_evolution").is_none_or(|v| v == "true")
+        self.properties
+            .get("fast_schema_evolution")
+            .is_none_or(|v| v == "true")
     }
 }
 
@@ -345,24 +355,35 @@ impl Catalog {
 
     /// Table by name.
     pub fn table(&self, db: &str, name: &str) -> Result<&Table> {
-        self.db(db)?.tables.get(name).ok_or_else(|| SrError::unknown_table(db, name))
+        self.db(db)?
+            .tables
+            .get(name)
+            .ok_or_else(|| SrError::unknown_table(db, name))
     }
 
     /// Mutable table by name.
     pub fn table_mut(&mut self, db: &str, name: &str) -> Result<&mut Table> {
-        self.db_mut(db)?.tables.get_mut(name).ok_or_else(|| SrError::unknown_table(db, name))
+        self.db_mut(db)?
+            .tables
+            .get_mut(name)
+            .ok_or_else(|| SrError::unknown_table(db, name))
     }
 
     /// Finds a table by id: `(db, name)`.
     pub fn table_by_id(&self, id: u64) -> Option<(String, String)> {
         self.dbs.iter().find_map(|(dn, d)| {
-            d.tables.values().find(|t| t.id == id).map(|t| (dn.clone(), t.name.clone()))
+            d.tables
+                .values()
+                .find(|t| t.id == id)
+                .map(|t| (dn.clone(), t.name.clone()))
         })
     }
 
     /// The unfinished job of a table, if any.
     pub fn running_job(&self, table_id: u64) -> Option<&Job> {
-        self.jobs.iter().find(|j| j.table_id == table_id && !j.state.terminal())
+        self.jobs
+            .iter()
+            .find(|j| j.table_id == table_id && !j.state.terminal())
     }
 
     /// Loads the catalog from `dir/catalog.json`, or a fresh one.
@@ -378,7 +399,10 @@ impl Catalog {
     /// Writes the catalog atomically to `dir/catalog.json`.
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
         let tmp = dir.join("catalog.json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(self).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(tmp, dir.join("catalog.json"))
     }
 }

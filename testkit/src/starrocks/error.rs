@@ -32,22 +32,32 @@ pub struct SrError {
 impl SrError {
     /// An errno-1064 error with the given text.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { code: ER_PARSE, message: message.into() }
+        Self {
+            code: ER_PARSE,
+            message: message.into(),
+        }
     }
 
     /// An error with an explicit errno.
     pub fn with_code(code: u16, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// `Getting analyzing error. Detail message: <detail>.` as StarRocks' analyzer answers.
     pub fn analyze(detail: impl std::fmt::Display) -> Self {
-        Self::new(format!("Getting analyzing error. Detail message: {detail}."))
+        Self::new(format!(
+            "Getting analyzing error. Detail message: {detail}."
+        ))
     }
 
     /// The error for SQL the emulator does not understand.
     pub fn unsupported(what: impl std::fmt::Display) -> Self {
-        Self::new(format!("testkit StarRocks emulator: unsupported SQL: {what}"))
+        Self::new(format!(
+            "testkit StarRocks emulator: unsupported SQL: {what}"
+        ))
     }
 
     /// `Unknown database '<db>'`.

@@ -55,7 +55,9 @@ pub fn tokenize(sql: &str) -> Result<Vec<Tok>> {
                 i += 1;
             }
             if i >= chars.len() {
-                return Err(SrError::new("Getting syntax error: unterminated quoted identifier"));
+                return Err(SrError::new(
+                    "Getting syntax error: unterminated quoted identifier",
+                ));
             }
             out.push(Tok::Quoted(chars[start..i].iter().collect()));
             i += 1;
@@ -64,7 +66,11 @@ pub fn tokenize(sql: &str) -> Result<Vec<Tok>> {
             i += 1;
             loop {
                 match chars.get(i) {
-                    None => return Err(SrError::new("Getting syntax error: unterminated string literal")),
+                    None => {
+                        return Err(SrError::new(
+                            "Getting syntax error: unterminated string literal",
+                        ))
+                    }
                     Some('\\') => {
                         let n = chars.get(i + 1).copied().unwrap_or('\\');
                         s.push(match n {
@@ -330,7 +336,10 @@ impl Cursor {
 
     /// A StarRocks-style syntax error naming the position.
     pub fn syntax(&self, what: &str) -> SrError {
-        let near = self.peek().map(Tok::sql).unwrap_or_else(|| "<EOF>".to_string());
+        let near = self
+            .peek()
+            .map(Tok::sql)
+            .unwrap_or_else(|| "<EOF>".to_string());
         SrError::new(format!("Getting syntax error at line 1, column {}. Detail message: Unexpected input '{near}', {what}.", self.pos))
     }
 
@@ -339,7 +348,10 @@ impl Cursor {
         if self.at_end() {
             Ok(())
         } else {
-            Err(SrError::unsupported(format!("unexpected input near '{}'", render(self.rest()))))
+            Err(SrError::unsupported(format!(
+                "unexpected input near '{}'",
+                render(self.rest())
+            )))
         }
     }
 }
@@ -349,8 +361,8 @@ pub fn render(toks: &[Tok]) -> String {
     let mut s = String::new();
     let mut prev: Option<&Tok> = None;
     for t in toks {
-        let tight = matches!(t, Tok::Sym(x) if x == ")" || x == "," || x == ".")
-            || matches!(prev, Some(Tok::Sym(x)) if x == "(" || x == ".")
+        let tight = matches!(t, Tok::Sym(x) if x == ")" || x == "," || x == "." || x == "]")
+            || matches!(prev, Some(Tok::Sym(x)) if x == "(" || x == "." || x == "[")
             || (matches!(t, Tok::Sym(x) if x == "(") && matches!(prev, Some(Tok::Word(_))));
         if !s.is_empty() && !tight {
             s.push(' ');

@@ -111,19 +111,35 @@ pub enum Stmt {
     /// CREATE TABLE.
     CreateTable(Box<CreateTable>),
     /// DROP TABLE.
-    DropTable { db: Option<String>, name: String, if_exists: bool },
+    DropTable {
+        db: Option<String>,
+        name: String,
+        if_exists: bool,
+    },
     /// TRUNCATE TABLE.
     Truncate { db: Option<String>, name: String },
     /// ALTER TABLE.
-    Alter { db: Option<String>, name: String, clauses: Vec<AlterClause> },
+    Alter {
+        db: Option<String>,
+        name: String,
+        clauses: Vec<AlterClause>,
+    },
     /// CANCEL ALTER TABLE COLUMN FROM t.
     CancelAlter { db: Option<String>, name: String },
     /// CREATE MATERIALIZED VIEW.
     CreateMv(Box<CreateMv>),
     /// DROP MATERIALIZED VIEW.
-    DropMv { db: Option<String>, name: String, if_exists: bool },
+    DropMv {
+        db: Option<String>,
+        name: String,
+        if_exists: bool,
+    },
     /// ALTER MATERIALIZED VIEW mv ACTIVE|INACTIVE.
-    AlterMv { db: Option<String>, name: String, active: bool },
+    AlterMv {
+        db: Option<String>,
+        name: String,
+        active: bool,
+    },
     /// REFRESH MATERIALIZED VIEW.
     RefreshMv { db: Option<String>, name: String },
 }
@@ -179,8 +195,17 @@ pub fn col_def(c: &mut Cursor) -> Result<ColDef> {
             pos = Some(Position::After(c.ident()?));
         } else if let Some(Tok::Word(w)) = c.peek() {
             let up = w.to_ascii_uppercase();
-            if ["SUM", "MIN", "MAX", "REPLACE", "REPLACE_IF_NOT_NULL", "BITMAP_UNION", "HLL_UNION", "PERCENTILE_UNION"]
-                .contains(&up.as_str())
+            if [
+                "SUM",
+                "MIN",
+                "MAX",
+                "REPLACE",
+                "REPLACE_IF_NOT_NULL",
+                "BITMAP_UNION",
+                "HLL_UNION",
+                "PERCENTILE_UNION",
+            ]
+            .contains(&up.as_str())
             {
                 c.next();
                 col.agg = Some(up);
@@ -191,7 +216,12 @@ pub fn col_def(c: &mut Cursor) -> Result<ColDef> {
             break;
         }
     }
-    Ok(ColDef { col, null_given, key_given, pos })
+    Ok(ColDef {
+        col,
+        null_given,
+        key_given,
+        pos,
+    })
 }
 
 fn distribution(c: &mut Cursor) -> Result<Distribution> {
@@ -202,12 +232,25 @@ fn distribution(c: &mut Cursor) -> Result<Distribution> {
     } else {
         return Err(c.syntax("expecting HASH or RANDOM"));
     };
-    let buckets = if c.eat_kw("BUCKETS") { Some(c.number()?) } else { None };
+    let buckets = if c.eat_kw("BUCKETS") {
+        Some(c.number()?)
+    } else {
+        None
+    };
     Ok(Distribution { cols, buckets })
 }
 
 fn is_clause_kw(c: &Cursor) -> bool {
-    ["DISTRIBUTED", "ORDER", "PROPERTIES", "REFRESH", "AS", "COMMENT"].iter().any(|k| c.is_kw(k))
+    [
+        "DISTRIBUTED",
+        "ORDER",
+        "PROPERTIES",
+        "REFRESH",
+        "AS",
+        "COMMENT",
+    ]
+    .iter()
+    .any(|k| c.is_kw(k))
 }
 
 /// Reads tokens at depth 0 until a clause keyword.
@@ -294,7 +337,10 @@ fn create_table(c: &mut Cursor) -> Result<CreateTable> {
         } else if c.eat_kw("PROPERTIES") {
             t.properties = c.properties()?;
         } else {
-            return Err(SrError::unsupported(format!("CREATE TABLE clause near '{}'", render(c.rest()))));
+            return Err(SrError::unsupported(format!(
+                "CREATE TABLE clause near '{}'",
+                render(c.rest())
+            )));
         }
     }
     Ok(t)
@@ -362,7 +408,10 @@ fn alter_clause(c: &mut Cursor) -> Result<AlterClause> {
     if c.eat_kws(&["DISTRIBUTED", "BY"]) {
         return Ok(AlterClause::Distribution(take_clause(c)?));
     }
-    Err(SrError::unsupported(format!("ALTER TABLE clause '{}'", render(c.rest()))))
+    Err(SrError::unsupported(format!(
+        "ALTER TABLE clause '{}'",
+        render(c.rest())
+    )))
 }
 
 fn take_clause(c: &mut Cursor) -> Result<String> {
@@ -398,7 +447,8 @@ fn mv_query(sql: &str) -> Option<String> {
             b'a' if depth == 0
                 && lower[i..].starts_with("as")
                 && (i == 0 || b[i - 1].is_ascii_whitespace() || b[i - 1] == b')')
-                && b.get(i + 2).is_some_and(|c| c.is_ascii_whitespace() || *c == b'(') =>
+                && b.get(i + 2)
+                    .is_some_and(|c| c.is_ascii_whitespace() || *c == b'(') =>
             {
                 let rest = lower[i + 2..].trim_start();
                 if rest.starts_with("select") || rest.starts_with("with") || rest.starts_with('(') {
@@ -429,9 +479,17 @@ fn create_mv(c: &mut Cursor, sql: &str) -> Result<CreateMv> {
         if c.eat_kw("COMMENT") {
             c.string()?;
         } else if c.eat_kws(&["DISTRIBUTED", "BY"]) {
-            let start = c.pos();
-            distribution(c)?;
-            mv.distribution = Some(render(c.slice(start)));
+            let d = distribution(c)?;
+            let mut text = if d.cols.is_empty() {
+                "RANDOM".to_string()
+            } else {
+                let cols: Vec<String> = d.cols.iter().map(|c| format!("`{c}`")).collect();
+                format!("HASH({})", cols.join(", "))
+            };
+            if let Some(b) = d.buckets {
+                text.push_str(&format!(" BUCKETS {b}"));
+            }
+            mv.distribution = Some(text);
         } else if c.eat_kws(&["PARTITION", "BY"]) || c.eat_kws(&["ORDER", "BY"]) {
             until_clause(c)?;
         } else if c.eat_kw("REFRESH") {
@@ -442,7 +500,10 @@ fn create_mv(c: &mut Cursor, sql: &str) -> Result<CreateMv> {
         } else if c.is_sym("(") {
             c.group()?;
         } else {
-            return Err(SrError::unsupported(format!("CREATE MATERIALIZED VIEW clause near '{}'", render(c.rest()))));
+            return Err(SrError::unsupported(format!(
+                "CREATE MATERIALIZED VIEW clause near '{}'",
+                render(c.rest())
+            )));
         }
     }
     Ok(mv)
@@ -454,7 +515,10 @@ pub fn parse_ddl(sql: &str) -> Result<Option<Stmt>> {
     let stmt = if c.eat_kw("CREATE") {
         if c.eat_kw("DATABASE") || c.eat_kw("SCHEMA") {
             let if_not_exists = c.eat_kws(&["IF", "NOT", "EXISTS"]);
-            Stmt::CreateDb { name: c.ident()?, if_not_exists }
+            Stmt::CreateDb {
+                name: c.ident()?,
+                if_not_exists,
+            }
         } else if c.eat_kw("TABLE") {
             Stmt::CreateTable(Box::new(create_table(&mut c)?))
         } else if c.eat_kws(&["MATERIALIZED", "VIEW"]) {
@@ -472,11 +536,19 @@ pub fn parse_ddl(sql: &str) -> Result<Option<Stmt>> {
             let if_exists = c.eat_kws(&["IF", "EXISTS"]);
             let (db, name) = c.qualified()?;
             c.eat_kw("FORCE");
-            Stmt::DropTable { db, name, if_exists }
+            Stmt::DropTable {
+                db,
+                name,
+                if_exists,
+            }
         } else if c.eat_kws(&["MATERIALIZED", "VIEW"]) {
             let if_exists = c.eat_kws(&["IF", "EXISTS"]);
             let (db, name) = c.qualified()?;
-            Stmt::DropMv { db, name, if_exists }
+            Stmt::DropMv {
+                db,
+                name,
+                if_exists,
+            }
         } else {
             return Ok(None);
         }
@@ -497,7 +569,10 @@ pub fn parse_ddl(sql: &str) -> Result<Option<Stmt>> {
         } else if c.eat_kw("INACTIVE") {
             false
         } else {
-            return Err(SrError::unsupported(format!("ALTER MATERIALIZED VIEW {}", render(c.rest()))));
+            return Err(SrError::unsupported(format!(
+                "ALTER MATERIALIZED VIEW {}",
+                render(c.rest())
+            )));
         };
         Stmt::AlterMv { db, name, active }
     } else if c.eat_kws(&["REFRESH", "MATERIALIZED", "VIEW"]) {
@@ -508,7 +583,10 @@ pub fn parse_ddl(sql: &str) -> Result<Option<Stmt>> {
         Stmt::RefreshMv { db, name }
     } else if c.eat_kws(&["CANCEL", "ALTER", "TABLE"]) {
         if !c.eat_kw("COLUMN") {
-            return Err(SrError::unsupported(format!("CANCEL ALTER TABLE {}", render(c.rest()))));
+            return Err(SrError::unsupported(format!(
+                "CANCEL ALTER TABLE {}",
+                render(c.rest())
+            )));
         }
         c.expect_kw("FROM")?;
         let (db, name) = c.qualified()?;

@@ -82,7 +82,9 @@ impl SrType {
                 let p = args.first().copied().unwrap_or(10);
                 let s = args.get(1).copied().unwrap_or(0);
                 if p == 0 || p > 76 || s > p {
-                    return Err(SrError::analyze(format!("Invalid decimal type: DECIMAL({p},{s})")));
+                    return Err(SrError::analyze(format!(
+                        "Invalid decimal type: DECIMAL({p},{s})"
+                    )));
                 }
                 SrType::Decimal(p, s)
             }
@@ -127,14 +129,6 @@ impl SrType {
         Ok(ty)
     }
 
-    /// Parses a type from text.
-    pub fn parse_str(s: &str) -> Result<SrType> {
-        let mut c = Cursor::new(s)?;
-        let t = SrType::parse(&mut c)?;
-        c.expect_end()?;
-        Ok(t)
-    }
-
     /// Rendering in SHOW CREATE TABLE and information_schema COLUMN_TYPE: `int(11)`, `decimal(10, 2)`.
     pub fn show(&self) -> String {
         match self {
@@ -163,9 +157,11 @@ impl SrType {
     /// Rendering in DESC: no display width, `decimal(10,2)`.
     pub fn desc(&self) -> String {
         match self {
-            SrType::TinyInt | SrType::SmallInt | SrType::Int | SrType::BigInt | SrType::LargeInt => {
-                self.data_type()
-            }
+            SrType::TinyInt
+            | SrType::SmallInt
+            | SrType::Int
+            | SrType::BigInt
+            | SrType::LargeInt => self.data_type(),
             SrType::Decimal(p, s) => format!("decimal({p},{s})"),
             SrType::Array(t) => format!("array<{}>", t.desc()),
             _ => self.show(),
@@ -233,7 +229,13 @@ impl SrType {
         if self == new {
             return Ok(());
         }
-        let deny = || Err(SrError::new(format!("Can not change {} to {}", self.upper(), new.upper())));
+        let deny = || {
+            Err(SrError::new(format!(
+                "Can not change {} to {}",
+                self.upper(),
+                new.upper()
+            )))
+        };
         let allowed = match (self, new) {
             (Char(a), Varchar(b)) | (Varchar(a), Varchar(b)) | (Char(a), Char(b)) => {
                 if b < a {
@@ -279,7 +281,10 @@ impl SrType {
 }
 
 /// A value converted for storage, or the reason the row is filtered.
-pub fn convert_json(ty: &SrType, v: &serde_json::Value) -> std::result::Result<Option<rusqlite::types::Value>, String> {
+pub fn convert_json(
+    ty: &SrType,
+    v: &serde_json::Value,
+) -> std::result::Result<Option<rusqlite::types::Value>, String> {
     use rusqlite::types::Value as V;
     use serde_json::Value as J;
     if v.is_null() {
@@ -289,7 +294,8 @@ pub fn convert_json(ty: &SrType, v: &serde_json::Value) -> std::result::Result<O
         J::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let int_bounds = |bits: u32| -> (i128, i128) { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) };
+    let int_bounds =
+        |bits: u32| -> (i128, i128) { (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1) };
     let out = match ty {
         SrType::Boolean => match v {
             J::Bool(b) => V::Integer(i64::from(*b)),
@@ -307,9 +313,14 @@ pub fn convert_json(ty: &SrType, v: &serde_json::Value) -> std::result::Result<O
                 _ => 127,
             };
             let n: i128 = match v {
-                J::Number(n) if n.is_i64() || n.is_u64() => n.to_string().parse().unwrap_or(i128::MAX),
+                J::Number(n) if n.is_i64() || n.is_u64() => {
+                    n.to_string().parse().unwrap_or(i128::MAX)
+                }
                 J::Bool(b) => i128::from(*b),
-                J::String(s) => s.trim().parse().map_err(|_| format!("'{s}' is not a valid {}", t.desc()))?,
+                J::String(s) => s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("'{s}' is not a valid {}", t.desc()))?,
                 _ => return Err(format!("'{}' is not a valid {}", as_text(), t.desc())),
             };
             let (lo, hi) = int_bounds(bits);
@@ -324,7 +335,11 @@ pub fn convert_json(ty: &SrType, v: &serde_json::Value) -> std::result::Result<O
         }
         SrType::Float | SrType::Double | SrType::Decimal(..) => match v {
             J::Number(n) => V::Real(n.as_f64().unwrap_or(0.0)),
-            J::String(s) => V::Real(s.trim().parse().map_err(|_| format!("'{s}' is not a valid {}", ty.desc()))?),
+            J::String(s) => V::Real(
+                s.trim()
+                    .parse()
+                    .map_err(|_| format!("'{s}' is not a valid {}", ty.desc()))?,
+            ),
             _ => return Err(format!("'{}' is not a valid {}", as_text(), ty.desc())),
         },
         SrType::Char(n) | SrType::Varchar(n) => {
@@ -343,7 +358,11 @@ pub fn convert_json(ty: &SrType, v: &serde_json::Value) -> std::result::Result<O
             if !valid_datetime(&s, *ty == SrType::Date) {
                 return Err(format!("'{s}' is not a valid {}", ty.desc()));
             }
-            let s = if *ty == SrType::Date { s[..10].to_string() } else { normalize_datetime(&s) };
+            let s = if *ty == SrType::Date {
+                s[..10].to_string()
+            } else {
+                normalize_datetime(&s)
+            };
             V::Text(s)
         }
         SrType::Json => V::Text(match v {

@@ -1,0 +1,2 @@
+//! Benchmark of Debezium value conversion (filled in below).
+fn main() {}

@@ -1,0 +1,472 @@
+//! The Debezium envelope (`op`, `before`, `after`, `source`) of one Kafka
+//! record into mirror rows and a raw change-log row, with a cache of parsed
+//! inline schemas keyed by their exact text (pure; no clock, no I/O).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::schema::RowSchema;
+use super::temporal::format_datetime;
+use super::value::{convert_row, Row};
+use super::{Config, Error, Result};
+
+/// The pseudo-column that tells StarRocks upsert (0) or delete (1).
+pub const OP_COLUMN: &str = "__op";
+
+/// Column names of the raw change-log table, in [`RawRow::to_json`] order.
+pub const RAW_COLUMNS: [&str; 8] = [
+    "op",
+    "before",
+    "after",
+    "source_position",
+    "event_time",
+    "topic",
+    "partition",
+    "offset",
+];
+
+/// Schemas kept before the cache is cleared (a schema changes rarely).
+const SCHEMA_CACHE_MAX: usize = 256;
+
+/// One Kafka record of a Debezium data topic.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Record key as text (`None` for a null key: truncates).
+    pub key: Option<&'a str>,
+    /// Record value as text (`None` for a tombstone).
+    pub value: Option<&'a str>,
+}
+
+/// Per-table decoding options.
+#[derive(Debug, Clone)]
+pub struct TableOptions {
+    /// Primary-key columns; when `None`, the field names of the record key.
+    pub key_columns: Option<Vec<String>>,
+    /// Column description for schemaless JSON (ignored when the record
+    /// carries an inline schema).
+    pub description: Option<Arc<RowSchema>>,
+    /// Produce mirror rows.
+    pub mirror: bool,
+    /// Produce the raw change-log row.
+    pub raw: bool,
+}
+
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            key_columns: None,
+            description: None,
+            mirror: true,
+            raw: true,
+        }
+    }
+}
+
+/// Debezium's `op`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// `c`: insert.
+    Create,
+    /// `u`: update.
+    Update,
+    /// `d`: delete.
+    Delete,
+    /// `r`: snapshot read.
+    Read,
+    /// `t`: truncate (no rows; the caller applies its policy).
+    Truncate,
+}
+
+impl Op {
+    /// The one-letter code Debezium uses.
+    pub fn code(self) -> &'static str {
+        match self {
+            Op::Create => "c",
+            Op::Update => "u",
+            Op::Delete => "d",
+            Op::Read => "r",
+            Op::Truncate => "t",
+        }
+    }
+
+    fn parse(code: &str) -> Option<Op> {
+        Some(match code {
+            "c" => Op::Create,
+            "u" => Op::Update,
+            "d" => Op::Delete,
+            "r" => Op::Read,
+            "t" => Op::Truncate,
+            _ => return None,
+        })
+    }
+}
+
+/// What one record decodes to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    /// A null value (Kafka compaction marker after a delete): nothing to load.
+    Tombstone,
+    /// A data-change event.
+    Event(Event),
+}
+
+/// One data-change event, converted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The op.
+    pub op: Op,
+    /// The row schema the event was written with (its fingerprint gates
+    /// batches: a batch never spans two).
+    pub schema: Arc<RowSchema>,
+    /// Rows for the PRIMARY KEY mirror, in load order (a key change gives a
+    /// delete, then an upsert; a truncate gives none).
+    pub mirror: Vec<MirrorRow>,
+    /// The row for the raw change-log table, when asked for.
+    pub raw: Option<RawRow>,
+}
+
+/// Upsert or delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorOp {
+    /// `__op` 0.
+    Upsert,
+    /// `__op` 1.
+    Delete,
+}
+
+/// One row for the mirror table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MirrorRow {
+    /// Upsert or delete.
+    pub op: MirrorOp,
+    /// The JSON object to load, `__op` included.
+    pub values: Map<String, Value>,
+    /// Columns left out because the source did not send them (unchanged
+    /// TOASTed): load this row with partial update over the present columns,
+    /// or fill them from the previous value. Empty for deletes.
+    pub unavailable: Vec<String>,
+}
+
+/// One row for the raw change-log table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRow {
+    /// The op.
+    pub op: Op,
+    /// Converted `before` (unavailable values as the placeholder text).
+    pub before: Option<Value>,
+    /// Converted `after` (unavailable values as the placeholder text).
+    pub after: Option<Value>,
+    /// Position in the source log, sortable within one source:
+    /// `pg:<lsn, 20 digits>` or `mysql:<binlog file>:<pos, 20 digits>:<row, 10 digits>`
+    /// (empty when the source struct has neither).
+    pub source_position: String,
+    /// `source.ts_ms` (else the envelope's `ts_ms`) as UTC
+    /// `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+    pub event_time: Option<String>,
+    /// Kafka topic.
+    pub topic: String,
+    /// Kafka partition.
+    pub partition: i32,
+    /// Kafka offset.
+    pub offset: i64,
+}
+
+impl RawRow {
+    /// The JSON object to load, keyed by [`RAW_COLUMNS`].
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::with_capacity(RAW_COLUMNS.len());
+        let [op, before, after, pos, time, topic, partition, offset] = RAW_COLUMNS;
+        m.insert(op.into(), Value::from(self.op.code()));
+        m.insert(before.into(), self.before.clone().unwrap_or(Value::Null));
+        m.insert(after.into(), self.after.clone().unwrap_or(Value::Null));
+        m.insert(pos.into(), Value::from(self.source_position.as_str()));
+        m.insert(time.into(), self.event_time.clone().map_or(Value::Null, Value::String));
+        m.insert(topic.into(), Value::from(self.topic.as_str()));
+        m.insert(partition.into(), Value::from(self.partition));
+        m.insert(offset.into(), Value::from(self.offset));
+        Value::Object(m)
+    }
+}
+
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(borrow, default)]
+    schema: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    before: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    after: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    source: Option<&'a RawValue>,
+    #[serde(default)]
+    op: Option<String>,
+    #[serde(default)]
+    ts_ms: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+struct Payload {
+    #[serde(default)]
+    before: Option<Map<String, Value>>,
+    #[serde(default)]
+    after: Option<Map<String, Value>>,
+    #[serde(default)]
+    source: Option<Map<String, Value>>,
+    #[serde(default)]
+    op: Option<String>,
+    #[serde(default)]
+    ts_ms: Option<i64>,
+}
+
+fn malformed(what: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Malformed {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+fn part<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, what: &'static str) -> Result<Option<T>> {
+    raw.map(|r| serde_json::from_str::<Option<T>>(r.get()))
+        .transpose()
+        .map(Option::flatten)
+        .map_err(|e| malformed(what, e))
+}
+
+/// Decodes records; keeps the inline schemas it has parsed.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    config: Config,
+    schemas: HashMap<Box<str>, Arc<RowSchema>>,
+}
+
+impl Decoder {
+    /// A decoder with these settings.
+    pub fn new(config: Config) -> Decoder {
+        Decoder {
+            config,
+            schemas: HashMap::new(),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Decodes one record; errors carry its topic, partition and offset.
+    pub fn decode(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Decoded> {
+        self.decode_inner(rec, opts).map_err(|e| Error::At {
+            topic: rec.topic.to_string(),
+            partition: rec.partition,
+            offset: rec.offset,
+            source: Box::new(e),
+        })
+    }
+
+    fn row_schema(&mut self, raw: &RawValue) -> Result<Arc<RowSchema>> {
+        if let Some(s) = self.schemas.get(raw.get()) {
+            return Ok(Arc::clone(s));
+        }
+        let v: Value = serde_json::from_str(raw.get()).map_err(|e| malformed("schema", e))?;
+        let rs = Arc::new(RowSchema::from_connect(&v)?);
+        if self.schemas.len() >= SCHEMA_CACHE_MAX {
+            self.schemas.clear();
+        }
+        self.schemas.insert(raw.get().into(), Arc::clone(&rs));
+        Ok(rs)
+    }
+
+    fn decode_inner(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Decoded> {
+        let text = match rec.value {
+            None => return Ok(Decoded::Tombstone),
+            Some(t) if t.trim() == "null" || t.trim().is_empty() => return Ok(Decoded::Tombstone),
+            Some(t) => t,
+        };
+        let top: Top<'_> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
+        let (schema, payload) = match (top.schema, top.payload) {
+            (schema, Some(p)) if schema.is_some() || top.op.is_none() => {
+                let payload: Option<Payload> = part(Some(p), "payload")?;
+                let Some(payload) = payload else {
+                    return Ok(Decoded::Tombstone);
+                };
+                let schema = match schema {
+                    Some(s) if s.get() != "null" => self.row_schema(s)?,
+                    _ => self.described(rec, opts)?,
+                };
+                (schema, payload)
+            }
+            _ => {
+                let payload = Payload {
+                    before: part(top.before, "before")?,
+                    after: part(top.after, "after")?,
+                    source: part(top.source, "source")?,
+                    op: top.op,
+                    ts_ms: top.ts_ms,
+                };
+                (self.described(rec, opts)?, payload)
+            }
+        };
+        let keys = match &opts.key_columns {
+            Some(k) => Some(k.clone()),
+            None => rec.key.map(key_columns).transpose()?.flatten(),
+        };
+        self.build(rec, opts, schema, payload, keys.as_deref())
+    }
+
+    fn described(&self, rec: &Record<'_>, opts: &TableOptions) -> Result<Arc<RowSchema>> {
+        opts.description.clone().ok_or_else(|| Error::NoSchema {
+            topic: rec.topic.to_string(),
+        })
+    }
+
+    fn build(
+        &self,
+        rec: &Record<'_>,
+        opts: &TableOptions,
+        schema: Arc<RowSchema>,
+        p: Payload,
+        keys: Option<&[String]>,
+    ) -> Result<Decoded> {
+        let code = p.op.unwrap_or_default();
+        let op = Op::parse(&code).ok_or_else(|| Error::Envelope {
+            op: code.clone(),
+            reason: "not one of c, u, d, r, t".into(),
+        })?;
+        let need = |side: &'static str| Error::Envelope {
+            op: code.clone(),
+            reason: format!("{side} is missing"),
+        };
+        let cfg = &self.config;
+        let before = p.before.as_ref().map(|m| convert_row(&schema, m, cfg)).transpose()?;
+        let after = p.after.as_ref().map(|m| convert_row(&schema, m, cfg)).transpose()?;
+        let raw = opts.raw.then(|| RawRow {
+            op,
+            before: before.as_ref().map(|r| self.raw_image(r)),
+            after: after.as_ref().map(|r| self.raw_image(r)),
+            source_position: p.source.as_ref().map(source_position).unwrap_or_default(),
+            event_time: event_time(p.source.as_ref(), p.ts_ms),
+            topic: rec.topic.to_string(),
+            partition: rec.partition,
+            offset: rec.offset,
+        });
+        let mut mirror = Vec::new();
+        if opts.mirror {
+            match op {
+                Op::Create | Op::Read => mirror.push(upsert(after.ok_or_else(|| need("after"))?)),
+                Op::Update => {
+                    let after = after.ok_or_else(|| need("after"))?;
+                    if let (Some(b), Some(k)) = (&before, keys) {
+                        if key_changed(b, &after, k) {
+                            mirror.push(delete(b, Some(k), &code)?);
+                        }
+                    }
+                    mirror.push(upsert(after));
+                }
+                Op::Delete => mirror.push(delete(&before.ok_or_else(|| need("before"))?, keys, &code)?),
+                Op::Truncate => {}
+            }
+        }
+        Ok(Decoded::Event(Event {
+            op,
+            schema,
+            mirror,
+            raw,
+        }))
+    }
+
+    fn raw_image(&self, row: &Row) -> Value {
+        let mut m = row.values.clone();
+        for c in &row.unavailable {
+            m.insert(c.clone(), Value::from(self.config.unavailable_placeholder()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Field names of a record key (`{"schema":..., "payload": {...}}` or a bare
+/// object); `None` for a null key.
+fn key_columns(key: &str) -> Result<Option<Vec<String>>> {
+    let v: Value = serde_json::from_str(key).map_err(|e| malformed("key", e))?;
+    let obj = match &v {
+        Value::Object(o) if o.contains_key("payload") && o.contains_key("schema") => o.get("payload"),
+        Value::Null => None,
+        other => Some(other),
+    };
+    match obj {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o.keys().cloned().collect())),
+        Some(_) => Err(malformed("key", "not an object")),
+    }
+}
+
+fn key_changed(before: &Row, after: &Row, keys: &[String]) -> bool {
+    keys.iter().any(|k| {
+        let b = before.values.get(k);
+        // A key absent from before (replica identity without it) says nothing.
+        b.is_some_and(|b| !b.is_null() && Some(b) != after.values.get(k))
+    })
+}
+
+fn upsert(row: Row) -> MirrorRow {
+    let mut values = row.values;
+    values.insert(OP_COLUMN.into(), Value::from(0));
+    MirrorRow {
+        op: MirrorOp::Upsert,
+        values,
+        unavailable: row.unavailable,
+    }
+}
+
+/// The delete row: the key columns of `before` (all of `before` when the key
+/// is unknown: StarRocks reads only the primary key of a delete).
+fn delete(before: &Row, keys: Option<&[String]>, code: &str) -> Result<MirrorRow> {
+    let mut values = Map::new();
+    match keys {
+        Some(keys) => {
+            for k in keys {
+                let v = before.values.get(k).filter(|v| !v.is_null()).ok_or_else(|| Error::Envelope {
+                    op: code.to_string(),
+                    reason: format!("key column {k} missing from before"),
+                })?;
+                values.insert(k.clone(), v.clone());
+            }
+        }
+        None => values = before.values.clone(),
+    }
+    values.insert(OP_COLUMN.into(), Value::from(1));
+    Ok(MirrorRow {
+        op: MirrorOp::Delete,
+        values,
+        unavailable: Vec::new(),
+    })
+}
+
+fn source_position(src: &Map<String, Value>) -> String {
+    if let Some(lsn) = src.get("lsn").and_then(Value::as_i64) {
+        return format!("pg:{lsn:020}");
+    }
+    match (src.get("file").and_then(Value::as_str), src.get("pos").and_then(Value::as_i64)) {
+        (Some(file), Some(pos)) => {
+            let row = src.get("row").and_then(Value::as_i64).unwrap_or(0);
+            format!("mysql:{file}:{pos:020}:{row:010}")
+        }
+        _ => String::new(),
+    }
+}
+
+fn event_time(src: Option<&Map<String, Value>>, ts_ms: Option<i64>) -> Option<String> {
+    let ms = src.and_then(|s| s.get("ts_ms")).and_then(Value::as_i64).or(ts_ms)?;
+    format_datetime(ms.checked_mul(1000)?, "ts_ms").ok()
+}

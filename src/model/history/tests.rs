@@ -1,0 +1,3 @@
+//! Unit tests of the history (inline events).
+use super::*;
+
