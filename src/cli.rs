@@ -4,6 +4,8 @@
 
 
 
+mod config_check;
+mod inputs;
 mod plan;
 mod rules;
 
@@ -49,6 +51,9 @@ enum Command {
     /// Validate or test policy rule files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Work with the configuration file.
+    #[command(subcommand)]
+    Config(config_check::ConfigCommand),
 }
 
 /// Sets up `tracing` on stderr.
@@ -69,5 +74,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
+        Command::Config(cmd) => config_check::run(cmd),
     }
 }

@@ -320,6 +320,7 @@ impl Config {
                 .mapping
                 .default_bytes_per_char
                 .unwrap_or(defaults.default_bytes_per_char),
+            ..defaults
         };
         if !(1..=4).contains(&mapping.default_bytes_per_char) {
             return Err(invalid(

@@ -18,6 +18,8 @@
 //!   capabilities (pure).
 //! * `capabilities`: what each StarRocks version can do, as methods (pure).
 //! * `ddl`: the StarRocks statement AST, identifier quoting and SQL rendering (pure).
+//! * `pipeline`: the one planning path (histories + catalog + rules + config →
+//!   plan) shared by `ddlsync plan` and the agent (pure).
 //! * `config`: the configuration file, validated at start-up.
 //! * `kafka`: ddlsync's Kafka client code (rdkafka).
 //! * `loader`: the data path — Debezium value conversion and batching (pure),
@@ -29,10 +31,13 @@
 
 pub mod capabilities;
 pub mod catalog;
+pub mod config;
 pub mod diff;
+pub mod kafka;
 pub mod loader;
 pub mod ddl;
 pub mod model;
+pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod source;

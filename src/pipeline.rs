@@ -1,0 +1,182 @@
+//! The one planning path: source histories + target catalog + rules + config
+//! → diffs → decisions → [`Plan`].
+//!
+//! `ddlsync plan` (offline, from files) calls it, and so will the agent and the
+//! online `plan --config`, so that what a dry run shows is what the agent does.
+//! Owns the routing of source tables to target tables (config mapping, table
+//! renames followed through the history), the table-level changes that only
+//! the history reveals (drop, rename, truncate), and the warnings carried from
+//! the history into the plan. Pure: no I/O, no clock.
+
+use std::collections::BTreeSet;
+
+use crate::capabilities::StarRocksVersion;
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::diff::{diff_table_into, history_changes, Change, Note, TableDiff};
+use crate::model::history::{Histories, TableEvent};
+use crate::model::TableId;
+use crate::plan::{plan, Plan, PlanOptions};
+use crate::policy::RuleSet;
+use crate::types::MappingOptions;
+
+/// Everything the planner reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// What the source says, table by table.
+    pub histories: &'a Histories,
+    /// What StarRocks has.
+    pub catalog: &'a Catalog,
+    /// Policy.
+    pub rules: &'a RuleSet,
+    /// Mapping of tables and types.
+    pub config: &'a Config,
+    /// The StarRocks version planned for.
+    pub version: &'a StarRocksVersion,
+}
+
+/// A plan and what was left out of it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The plan (tables with changes only).
+    pub plan: Plan,
+    /// Source tables that no `[[tables]]` entry maps (not synced).
+    pub unmapped: Vec<TableId>,
+    /// Number of source tables compared.
+    pub compared: usize,
+}
+
+/// Diffs every mapped source table against the catalog and plans the result.
+pub fn run(inputs: Inputs<'_>) -> Outcome {
+    let diffs = diff_all(inputs);
+    let options = PlanOptions {
+        replication_num: inputs
+            .config
+            .starrocks
+            .as_ref()
+            .map_or(PlanOptions::default().replication_num, |s| s.replication_num),
+    };
+    let compared = diffs.len();
+    let plan = plan(
+        &diffs.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
+        inputs.rules,
+        inputs.catalog,
+        inputs.version,
+        &options,
+    );
+    let unmapped = inputs
+        .histories
+        .tables()
+        .map(|(id, _)| id)
+        .filter(|id| inputs.config.route(id).is_none())
+        .cloned()
+        .collect();
+    Outcome {
+        plan,
+        unmapped,
+        compared,
+    }
+}
+
+/// One diff per mapped source table (live or dropped), in table order, with
+/// the notes carried over from the history.
+pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
+    let Inputs {
+        histories,
+        catalog,
+        config,
+        ..
+    } = inputs;
+    let mapping = MappingOptions {
+        max_varchar_bytes: inputs.version.max_varchar_bytes(),
+        ..config.mapping.clone()
+    };
+    let mut out = Vec::new();
+    let mut claimed: BTreeSet<TableId> = BTreeSet::new();
+    for (id, history) in histories.tables() {
+        let Some(route) = config.route(id) else {
+            continue;
+        };
+        let Some(latest) = history.latest() else {
+            continue;
+        };
+        let source = &latest.table;
+        let mut table_changes = Vec::new();
+        // The target as it is now: under the routed name, or under the name the
+        // table had before a rename the target has not followed yet.
+        let mut target = catalog.tables.get(&route.target);
+        if target.is_none() {
+            let former = history
+                .former_ids
+                .iter()
+                .rev()
+                .filter_map(|f| config.route(f))
+                .find(|r| catalog.tables.contains_key(&r.target) && !claimed.contains(&r.target));
+            if let Some(former) = former {
+                target = catalog.tables.get(&former.target);
+                table_changes.push(Change::rename_table(
+                    former.target.clone(),
+                    route.target.clone(),
+                ));
+                claimed.insert(former.target);
+            }
+        }
+        claimed.insert(route.target.clone());
+        let mut diff = match target {
+            Some(t) => {
+                // Compare under the new name so that every change names the routed target.
+                let mut renamed = t.clone();
+                renamed.id = route.target.clone();
+                let mut d = diff_table_into(source, &route.target, Some(&renamed), &mapping);
+                if let Some(first) = history.versions.first() {
+                    d.extend(history_changes(&first.table, source, &renamed));
+                }
+                d
+            }
+            None => diff_table_into(source, &route.target, None, &mapping),
+        };
+        if target.is_some() {
+            for event in histories.table_events() {
+                if let TableEvent::Truncated { id: t, .. } = event {
+                    if t == id || history.former_ids.contains(t) {
+                        table_changes.push(Change::truncate_table(route.target.clone()));
+                    }
+                }
+            }
+        }
+        diff.extend(table_changes);
+        let mut notes: Vec<Note> = Vec::new();
+        for version in &history.versions {
+            for w in &version.warnings {
+                notes.push(Note {
+                    code: "history_warning".into(),
+                    column: None,
+                    message: format!("{w} (at {})", version.position),
+                });
+            }
+        }
+        diff.notes.extend(notes.iter().cloned());
+        diff.notes.sort();
+        diff.notes.dedup();
+        out.push((diff, notes));
+    }
+    for (id, _history) in histories.dropped() {
+        let Some(route) = config.route(id) else {
+            continue;
+        };
+        if claimed.contains(&route.target) || !catalog.tables.contains_key(&route.target) {
+            continue;
+        }
+        claimed.insert(route.target.clone());
+        let mut diff = TableDiff {
+            source_table: id.clone(),
+            target_table: route.target.clone(),
+            changes: Vec::new(),
+            notes: Vec::new(),
+        };
+        diff.extend([Change::drop_table(route.target.clone())]);
+        out.push((diff, Vec::new()));
+    }
+    out.sort_by(|a, b| a.0.target_table.cmp(&b.0.target_table));
+    out
+}
