@@ -6,10 +6,22 @@
 //! [`MaterializedView`]) and the parsers that build it from StarRocks output
 //! (`SHOW CREATE TABLE`, `SHOW CREATE MATERIALIZED VIEW`). Pure: the
 //! introspection that fetches that output lives at the edge.
+//!
+//! * [`show_create`]: [`parse_catalog`] and [`render_show_create`].
+//! * [`mv`]: which base columns a materialized view's query reads.
+//! * `input` / `types_text` (private): CLI output splitting, tokens, type spelling.
+
+mod input;
+pub mod mv;
+pub mod show_create;
+mod types_text;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use show_create::{parse_catalog, parse_catalog_with_warnings, render_show_create};
 
 use crate::model::TableId;
 use crate::types::SrType;
@@ -37,7 +49,9 @@ pub struct TargetColumn {
     pub ty: SrType,
     /// Whether NULL is allowed.
     pub nullable: bool,
-    /// Default value as StarRocks shows it (`None` when there is none).
+    /// Default value as StarRocks shows it (`None` when there is none): the
+    /// unquoted text of a string literal (`DEFAULT "0"` → `0`), or the
+    /// expression itself (`CURRENT_TIMESTAMP`).
     pub default: Option<String>,
     /// Column comment (`None` when empty).
     pub comment: Option<String>,
@@ -120,13 +134,19 @@ pub struct MaterializedView {
     pub query: String,
     /// Refresh scheme.
     pub refresh: RefreshKind,
-    /// Base columns the query reads, per base table (lower-cased column names).
+    /// Base columns the query reads, per base table (lower-cased column names;
+    /// [`mv::ALL_COLUMNS`] (`*`) when the table is not in the catalog and the
+    /// query reads all of it). Every base table has an entry, possibly empty.
     pub reads: BTreeMap<TableId, BTreeSet<String>>,
     /// Whether the view is active (`information_schema.materialized_views.IS_ACTIVE`);
     /// `true` when unknown (offline input).
     pub is_active: bool,
     /// StarRocks' `INACTIVE_REASON`, when inactive.
     pub inactive_reason: Option<String>,
+    /// What could not be resolved exactly (e.g. a query sqlparser could not
+    /// parse, so `reads` conservatively holds every column of its tables).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Everything known about the target: its tables and views.
@@ -146,14 +166,39 @@ impl Catalog {
         table: &'a TableId,
         columns: &'a [String],
     ) -> impl Iterator<Item = &'a MaterializedView> + 'a {
-        self.views.values().filter(move |mv| match mv.reads.get(table) {
-            None => false,
-            Some(read) => {
-                columns.is_empty()
-                    || columns
-                        .iter()
-                        .any(|c| read.contains(&c.to_ascii_lowercase()))
-            }
-        })
+        self.views
+            .values()
+            .filter(move |mv| match mv.reads.get(table) {
+                None => false,
+                Some(read) => {
+                    columns.is_empty()
+                        || read.contains(mv::ALL_COLUMNS)
+                        || columns
+                            .iter()
+                            .any(|c| read.contains(&c.to_ascii_lowercase()))
+                }
+            })
+    }
+}
+
+/// Why a `SHOW CREATE` text could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CatalogError {
+    /// The text is not what StarRocks prints.
+    #[error("line {line}: {message}")]
+    Syntax {
+        /// 1-based line of the input.
+        line: usize,
+        /// What was expected and what was found.
+        message: String,
+    },
+}
+
+impl CatalogError {
+    /// The 1-based input line the error is about.
+    pub fn line(&self) -> usize {
+        match self {
+            CatalogError::Syntax { line, .. } => *line,
+        }
     }
 }

@@ -396,6 +396,12 @@ pub enum Statement {
         /// Add `IF EXISTS`.
         if_exists: bool,
     },
+    /// `USE db` (before re-issuing a stored definition whose names may be
+    /// unqualified).
+    UseDatabase {
+        /// The database.
+        database: String,
+    },
     /// `CREATE MATERIALIZED VIEW ...`, the stored definition re-issued verbatim.
     CreateMaterializedView {
         /// The view.
@@ -456,6 +462,7 @@ impl fmt::Display for Statement {
                 if *if_exists { "IF EXISTS " } else { "" },
                 quote_table(mv)
             ),
+            Statement::UseDatabase { database } => write!(f, "USE {}", quote_ident(database)),
             Statement::CreateMaterializedView { definition, .. } => {
                 f.write_str(definition.trim().trim_end_matches(';').trim_end())
             }

@@ -9,9 +9,12 @@
 //!
 //! Per table, the changes decided `apply` are planned together: one merged
 //! `ALTER TABLE` for ADD/DROP/MODIFY COLUMN (one schema-change job, then a
-//! wait), `RENAME COLUMN` and comments as separate synchronous statements, and
-//! a shadow-table rebuild (CREATE new, INSERT SELECT with CASTs, SWAP WITH,
-//! DROP old) when any of them has no in-place ALTER. Each change decided
+//! wait), `RENAME COLUMN` and comments as separate synchronous statements.
+//! A change with no in-place ALTER needs a shadow-table rebuild (CREATE new,
+//! INSERT SELECT with CASTs, SWAP WITH, DROP old); rebuilds never run without
+//! approval, so such a change decided `apply` is queued by the built-in rule
+//! `SR001 builtin-rebuild-needs-approval` (RENAME COLUMN before 3.3.2,
+//! widening a PRIMARY KEY INT column, ...). Each change decided
 //! `queue` or `halt` gets its own steps (what would run after approval),
 //! planned against the table as the applied changes leave it; `ignore`d
 //! changes produce no SQL. Materialized views reading a modified column are
@@ -43,6 +46,7 @@
 //! assert_eq!(render_json(&p)["changes"][0]["kind"], "create_table");
 //! ```
 
+mod mv;
 mod rebuild;
 mod render;
 mod steps;
@@ -75,10 +79,12 @@ pub enum Error {
     },
 }
 
-/// Code of the built-in rule that queues a rename the target cannot do in place.
-pub const RENAME_REBUILD_CODE: &str = "SR001";
+/// Code of the built-in rule that queues a change decided `apply` which
+/// needs a shadow-table rebuild (e.g. RENAME COLUMN before 3.3.2, widening a
+/// PRIMARY KEY INT column).
+pub const REBUILD_APPROVAL_CODE: &str = "SR001";
 /// Name of that rule.
-pub const RENAME_REBUILD_NAME: &str = "builtin-rename-needs-rebuild";
+pub const REBUILD_APPROVAL_NAME: &str = "builtin-rebuild-needs-approval";
 /// Suffix of shadow tables.
 pub const SHADOW_SUFFIX: &str = "__ddlsync_new";
 
@@ -343,22 +349,20 @@ pub fn plan_table(
                 .iter()
                 .map(|l| format!("mapping loss on {}: {}", l.column, l.loss.detail))
                 .collect();
-            if decision.verdict == Verdict::Apply && matches!(action, Action::Rebuild(_)) {
-                if let crate::diff::ChangeDetail::RenameColumn { .. } = c.detail {
-                    notes.push(format!(
-                        "rule {} {} said apply; downgraded because the rename needs a rebuild",
-                        decision.rule_code, decision.rule_name
-                    ));
-                    decision = Decision {
-                        verdict: Verdict::Queue,
-                        rule_code: RENAME_REBUILD_CODE.into(),
-                        rule_name: RENAME_REBUILD_NAME.into(),
-                        reason: format!(
-                            "StarRocks {version} has no RENAME COLUMN (needs 3.3.2 or later): \
-                             the rename becomes a shadow-table rebuild, which needs approval"
-                        ),
-                    };
-                }
+            if let (Verdict::Apply, Action::Rebuild(why)) = (decision.verdict, &action) {
+                notes.push(format!(
+                    "rule {} {} said apply; queued because the change needs a rebuild",
+                    decision.rule_code, decision.rule_name
+                ));
+                decision = Decision {
+                    verdict: Verdict::Queue,
+                    rule_code: REBUILD_APPROVAL_CODE.into(),
+                    rule_name: REBUILD_APPROVAL_NAME.into(),
+                    reason: format!(
+                        "{why}: the change needs a shadow-table rebuild (a full copy of the \
+                         table), and rebuilds are never applied without approval"
+                    ),
+                };
             }
             let action = if decision.verdict == Verdict::Ignore {
                 Action::None

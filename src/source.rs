@@ -31,6 +31,9 @@ pub use schema_change::{IdOrder, SchemaChangeEvent, TableChange, TableChangeKind
 pub type Result<T, E = DecodeError> = std::result::Result<T, E>;
 
 /// One decoded Debezium message.
+// Unboxed on purpose: events are built and matched by value across modules;
+// the size difference between the variants is a few hundred bytes.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A value of the schema-change topic (MySQL family).
@@ -228,7 +231,7 @@ impl Ctx {
 /// Decodes one line. `Ok(None)` for blank lines, comment lines and tombstones
 /// (records whose value is null).
 pub fn decode_line(line: &str, line_no: usize) -> Result<Option<Located<Event>>> {
-    let trimmed = line.trim();
+    let trimmed = line.trim().trim_start_matches('\u{feff}');
     if trimmed.is_empty() || is_comment(trimmed) {
         return Ok(None);
     }
@@ -243,10 +246,7 @@ pub fn decode_value(value: &Value, line_no: usize) -> Result<Option<Located<Even
         ..Ctx::default()
     };
     let Value::Object(obj) = value else {
-        return Err(ctx.not_debezium(format!(
-            "expected a json object, found {}",
-            kind_of(value)
-        )));
+        return Err(ctx.not_debezium(format!("expected a json object, found {}", kind_of(value))));
     };
     if is_kcat(obj) {
         return decode_kcat(obj, &mut ctx);
@@ -269,7 +269,14 @@ pub fn decode_file(text: &str) -> (Vec<Located<Event>>, Vec<DecodeError>) {
     let Some((first_idx, first_line)) = first else {
         return (events, errors);
     };
-    if serde_json::from_str::<Value>(first_line.trim()).is_ok() {
+    // JSON Lines unless the first value spans several lines (pretty-printed
+    // documents); a truncated first line stays a per-line error.
+    let first_is_document = serde_json::from_str::<Value>(first_line.trim()).is_err()
+        && serde_json::Deserializer::from_str(&cleaned)
+            .into_iter::<Value>()
+            .next()
+            .is_some_and(|r| r.is_ok());
+    if !first_is_document {
         for (i, line) in cleaned.lines().enumerate() {
             match decode_line(line, i + 1) {
                 Ok(Some(ev)) => events.push(ev),
@@ -371,7 +378,10 @@ fn embedded_json(text: &str, field: &str, ctx: &Ctx) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| {
         ctx.invalid(
             field,
-            format!("record value is not json: {}", DecodeError::json(ctx.line, &e)),
+            format!(
+                "record value is not json: {}",
+                DecodeError::json(ctx.line, &e)
+            ),
         )
     })
 }
@@ -412,11 +422,22 @@ fn decode_message(value: &Value, key: Option<&Value>, ctx: &Ctx) -> Result<Optio
             return Err(ctx.invalid("payload.historyRecord", "not a json object"));
         };
         let outer_source = payload.get("source");
-        Event::SchemaChange(schema_change::decode(&inner, outer_source, ctx, &mut position)?)
+        Event::SchemaChange(schema_change::decode(
+            &inner,
+            outer_source,
+            ctx,
+            &mut position,
+        )?)
     } else if payload.contains_key("tableChanges") || payload.contains_key("ddl") {
         Event::SchemaChange(schema_change::decode(payload, None, ctx, &mut position)?)
     } else if payload.contains_key("op") {
-        Event::DataChange(decode_data_change(payload, schema, key, ctx, &mut position)?)
+        Event::DataChange(decode_data_change(
+            payload,
+            schema,
+            key,
+            ctx,
+            &mut position,
+        )?)
     } else if let Some(status) = payload.get("status").and_then(Value::as_str) {
         return Err(ctx.unsupported(format!(
             "transaction metadata event (status {status}), not a change event"
@@ -431,15 +452,18 @@ fn decode_message(value: &Value, key: Option<&Value>, ctx: &Ctx) -> Result<Optio
         .and_then(Value::as_str)
         .is_some_and(|n| n.ends_with(".Key") || n.ends_with("SchemaChangeKey"))
     {
-        return Err(ctx.not_debezium(
-            "missing field `payload.op` (this is a record key, not a value)",
-        ));
+        return Err(
+            ctx.not_debezium("missing field `payload.op` (this is a record key, not a value)")
+        );
     } else {
         return Err(ctx.not_debezium(
             "missing field `payload.op` (neither a data-change nor a schema-change value)",
         ));
     };
-    Ok(Some(Located { value: event, position }))
+    Ok(Some(Located {
+        value: event,
+        position,
+    }))
 }
 
 fn decode_data_change(
@@ -452,7 +476,10 @@ fn decode_data_change(
     let code = match payload.get("op") {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => {
-            return Err(ctx.invalid("payload.op", format!("expected a string, found {}", kind_of(other))))
+            return Err(ctx.invalid(
+                "payload.op",
+                format!("expected a string, found {}", kind_of(other)),
+            ))
         }
         None => return Err(ctx.not_debezium("missing field `payload.op`")),
     };
@@ -508,16 +535,24 @@ pub(crate) fn dialect_of(source: Option<&Map<String, Value>>, ctx: &Ctx) -> Resu
 }
 
 /// `native` position: binlog `file:pos`, else `gtid:..`, else `lsn:..`.
-pub(crate) fn fill_native_position(source: Option<&Map<String, Value>>, position: &mut SourcePosition) {
+pub(crate) fn fill_native_position(
+    source: Option<&Map<String, Value>>,
+    position: &mut SourcePosition,
+) {
     let Some(s) = source else { return };
-    let file = s.get("file").and_then(Value::as_str).filter(|f| !f.is_empty());
+    let file = s
+        .get("file")
+        .and_then(Value::as_str)
+        .filter(|f| !f.is_empty());
     let pos = s.get("pos").and_then(Value::as_i64);
     position.native = if let (Some(f), Some(p)) = (file, pos) {
         Some(format!("{f}:{p}"))
     } else if let Some(g) = s.get("gtid").and_then(Value::as_str) {
         Some(format!("gtid:{g}"))
     } else {
-        s.get("lsn").and_then(Value::as_i64).map(|l| format!("lsn:{l}"))
+        s.get("lsn")
+            .and_then(Value::as_i64)
+            .map(|l| format!("lsn:{l}"))
     };
 }
 

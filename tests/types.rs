@@ -69,28 +69,61 @@ fn docs_are_generated_from_the_table() {
 #[test]
 fn mysql_strings_are_charset_aware() {
     let utf8mb4 = Some("utf8mb4");
-    assert_eq!(map(Mysql, ty("VARCHAR", Some(255), None, utf8mb4)).ty, vc(1020));
+    assert_eq!(
+        map(Mysql, ty("VARCHAR", Some(255), None, utf8mb4)).ty,
+        vc(1020)
+    );
     let latin1 = map(Mysql, ty("VARCHAR", Some(10), None, Some("latin1")));
     assert_eq!(latin1.ty, vc(10));
     assert_eq!(codes(&latin1), ["charset_bytes"]);
-    assert_eq!(map(Mysql, ty("VARCHAR", Some(10), None, Some("ascii"))).losses, vec![]);
-    assert_eq!(map(Mysql, ty("VARCHAR", Some(100), None, Some("utf8mb3"))).ty, vc(300));
-    assert_eq!(map(Mysql, ty("VARCHAR", Some(100), None, Some("utf8_general_ci"))).ty, vc(300));
+    assert_eq!(
+        map(Mysql, ty("VARCHAR", Some(10), None, Some("ascii"))).losses,
+        vec![]
+    );
+    assert_eq!(
+        map(Mysql, ty("VARCHAR", Some(100), None, Some("utf8mb3"))).ty,
+        vc(300)
+    );
+    assert_eq!(
+        map(
+            Mysql,
+            ty("VARCHAR", Some(100), None, Some("utf8_general_ci"))
+        )
+        .ty,
+        vc(300)
+    );
     assert_eq!(map(Mysql, ty("VARCHAR", Some(100), None, None)).ty, vc(400));
     let huge = map(Mysql, ty("VARCHAR", Some(300_000), None, utf8mb4));
     assert_eq!(huge.ty, vc(1_048_576));
     assert_eq!(codes(&huge), ["length_capped"]);
     assert_eq!(map(Mysql, ty("CHAR", Some(100), None, utf8mb4)).ty, vc(400));
-    assert_eq!(map(Mysql, ty("CHAR", Some(10), None, utf8mb4)).ty, SrType::Char { len: 40 });
-    assert_eq!(map_pk(Mysql, ty("CHAR", Some(10), None, utf8mb4)).ty, vc(40));
-    assert_eq!(map(Mysql, ty("VARCHAR(20)", None, None, Some("latin1"))).ty, vc(20));
+    assert_eq!(
+        map(Mysql, ty("CHAR", Some(10), None, utf8mb4)).ty,
+        SrType::Char { len: 40 }
+    );
+    assert_eq!(
+        map_pk(Mysql, ty("CHAR", Some(10), None, utf8mb4)).ty,
+        vc(40)
+    );
+    assert_eq!(
+        map(Mysql, ty("VARCHAR(20)", None, None, Some("latin1"))).ty,
+        vc(20)
+    );
     assert_eq!(map(Mysql, ty("TEXT", None, None, utf8mb4)).ty, vc(65_535));
-    assert_eq!(map(Mysql, ty("LONGTEXT", None, None, utf8mb4)).ty, vc(1_048_576));
+    assert_eq!(
+        map(Mysql, ty("LONGTEXT", None, None, utf8mb4)).ty,
+        vc(1_048_576)
+    );
     let options = MappingOptions {
         default_bytes_per_char: 3,
         ..MappingOptions::default()
     };
-    let m = map_column(Mysql, &col(ty("VARCHAR", Some(10), None, None)), false, &options);
+    let m = map_column(
+        Mysql,
+        &col(ty("VARCHAR", Some(10), None, None)),
+        false,
+        &options,
+    );
     assert_eq!(m.ty, vc(30));
 }
 
@@ -101,7 +134,10 @@ fn mysql_integers_and_booleans() {
         ..SourceType::named(n)
     };
     assert_eq!(map(Mysql, unsigned("BIGINT")).ty, SrType::LargeInt);
-    assert_eq!(map(Mysql, SourceType::named("BIGINT UNSIGNED")).ty, SrType::LargeInt);
+    assert_eq!(
+        map(Mysql, SourceType::named("BIGINT UNSIGNED")).ty,
+        SrType::LargeInt
+    );
     assert_eq!(map(Mysql, unsigned("INT")).ty, SrType::BigInt);
     assert_eq!(map(Mysql, unsigned("SMALLINT")).ty, SrType::Int);
     assert_eq!(map(Mysql, unsigned("MEDIUMINT")).ty, SrType::Int);
@@ -114,11 +150,25 @@ fn mysql_integers_and_booleans() {
         tinyint1_as_boolean: false,
         ..MappingOptions::default()
     };
-    let m = map_column(Mysql, &col(ty("TINYINT", Some(1), None, None)), false, &no_bool);
+    let m = map_column(
+        Mysql,
+        &col(ty("TINYINT", Some(1), None, None)),
+        false,
+        &no_bool,
+    );
     assert_eq!(m.ty, SrType::TinyInt);
-    assert_eq!(map(Mysql, ty("BIT", Some(1), None, None)).ty, SrType::Boolean);
-    assert_eq!(map(Mysql, ty("BIT", Some(8), None, None)).ty, SrType::BigInt);
-    assert_eq!(map(Mysql, ty("BIT", Some(64), None, None)).ty, SrType::LargeInt);
+    assert_eq!(
+        map(Mysql, ty("BIT", Some(1), None, None)).ty,
+        SrType::Boolean
+    );
+    assert_eq!(
+        map(Mysql, ty("BIT", Some(8), None, None)).ty,
+        SrType::BigInt
+    );
+    assert_eq!(
+        map(Mysql, ty("BIT", Some(64), None, None)).ty,
+        SrType::LargeInt
+    );
     assert_eq!(map(Mysql, SourceType::named("BOOLEAN")).ty, SrType::Boolean);
     assert_eq!(map(Mysql, SourceType::named("YEAR")).ty, SrType::Int);
     assert_eq!(map(Mysql, SourceType::named("SERIAL")).ty, SrType::LargeInt);
@@ -130,10 +180,19 @@ fn decimals_follow_the_wide_decimal_policy() {
         precision: p,
         scale: s,
     };
-    assert_eq!(map(Mysql, ty("DECIMAL", Some(10), Some(2), None)).ty, d(10, 2));
+    assert_eq!(
+        map(Mysql, ty("DECIMAL", Some(10), Some(2), None)).ty,
+        d(10, 2)
+    );
     assert_eq!(map(Mysql, SourceType::named("DECIMAL")).ty, d(10, 0));
-    assert_eq!(map_pk(Mysql, ty("DECIMAL", Some(10), Some(2), None)).ty, vc(12));
-    assert_eq!(map_pk(Mysql, ty("DECIMAL", Some(10), Some(0), None)).ty, vc(11));
+    assert_eq!(
+        map_pk(Mysql, ty("DECIMAL", Some(10), Some(2), None)).ty,
+        vc(12)
+    );
+    assert_eq!(
+        map_pk(Mysql, ty("DECIMAL", Some(10), Some(0), None)).ty,
+        vc(11)
+    );
     let wide = map(Mysql, ty("DECIMAL", Some(65), Some(10), None));
     assert_eq!(wide.ty, vc(67));
     assert_eq!(codes(&wide), ["numeric_as_text"]);
@@ -143,21 +202,30 @@ fn decimals_follow_the_wide_decimal_policy() {
     };
     let c = col(ty("DECIMAL", Some(65), Some(10), None));
     let dbl = map_column(Mysql, &c, false, &with(WideDecimal::Double));
-    assert_eq!((dbl.ty, codes(&dbl)), (SrType::Double, vec!["precision"]));
+    assert_eq!(
+        (dbl.ty.clone(), codes(&dbl)),
+        (SrType::Double, vec!["precision"])
+    );
     let d38 = map_column(Mysql, &c, false, &with(WideDecimal::Decimal38));
-    assert_eq!((d38.ty, codes(&d38)), (d(38, 10), vec!["overflow"]));
+    assert_eq!((d38.ty.clone(), codes(&d38)), (d(38, 10), vec!["overflow"]));
     let d256 = map_column(Mysql, &c, false, &with(WideDecimal::Decimal256));
     assert_eq!((d256.ty, d256.losses.len()), (d(65, 10), 0));
     // PostgreSQL numeric without precision (VariableScaleDecimal).
     let pg = map(Postgres, SourceType::named("NUMERIC"));
-    assert_eq!((pg.ty, codes(&pg)), (vc(1_048_576), vec!["numeric_as_text"]));
+    assert_eq!(
+        (pg.ty.clone(), codes(&pg)),
+        (vc(1_048_576), vec!["numeric_as_text"])
+    );
     let vsd = SourceType {
         semantic: Some("io.debezium.data.VariableScaleDecimal".into()),
         connect_type: Some("struct".into()),
         ..SourceType::default()
     };
     assert_eq!(map(Postgres, vsd).ty, vc(1_048_576));
-    assert_eq!(map(Postgres, ty("NUMERIC", Some(12), Some(3), None)).ty, d(12, 3));
+    assert_eq!(
+        map(Postgres, ty("NUMERIC", Some(12), Some(3), None)).ty,
+        d(12, 3)
+    );
     assert_eq!(map(Postgres, SourceType::named("MONEY")).ty, d(19, 2));
 }
 
@@ -169,10 +237,19 @@ fn temporal_types_report_their_losses() {
     let tz0 = map(Postgres, ty("TIMESTAMPTZ", Some(0), None, None));
     assert_eq!(codes(&tz0), ["time_zone"]);
     assert_eq!(map(Mysql, SourceType::named("DATETIME")).losses, vec![]);
-    assert_eq!(codes(&map(Mysql, ty("DATETIME", Some(6), None, None))), ["fractional_seconds"]);
-    assert_eq!(codes(&map(Mysql, SourceType::named("TIMESTAMP"))), ["time_zone"]);
+    assert_eq!(
+        codes(&map(Mysql, ty("DATETIME", Some(6), None, None))),
+        ["fractional_seconds"]
+    );
+    assert_eq!(
+        codes(&map(Mysql, SourceType::named("TIMESTAMP"))),
+        ["time_zone"]
+    );
     let time = map(Mysql, SourceType::named("TIME"));
-    assert_eq!((time.ty, codes(&time)), (vc(32), vec!["no_time_type"]));
+    assert_eq!(
+        (time.ty.clone(), codes(&time)),
+        (vc(32), vec!["no_time_type"])
+    );
     assert_eq!(map(Postgres, SourceType::named("INTERVAL")).ty, vc(64));
     assert_eq!(map(Postgres, SourceType::named("DATE")).ty, SrType::Date);
     let by_semantic = SourceType {
@@ -196,12 +273,24 @@ fn other_types() {
             element: Box::new(SrType::Int)
         }
     );
-    assert_eq!(map(Postgres, SourceType::named("text[]")).ty.to_string(), "ARRAY<VARCHAR(1048576)>");
+    assert_eq!(
+        map(Postgres, SourceType::named("text[]")).ty.to_string(),
+        "ARRAY<VARCHAR(1048576)>"
+    );
     assert_eq!(map(Postgres, SourceType::named("INET")).ty, vc(64));
-    assert_eq!(codes(&map(Postgres, SourceType::named("GEOMETRY"))), ["spatial_as_text"]);
-    assert_eq!(codes(&map(Mysql, SourceType::named("POINT"))), ["spatial_as_text"]);
+    assert_eq!(
+        codes(&map(Postgres, SourceType::named("GEOMETRY"))),
+        ["spatial_as_text"]
+    );
+    assert_eq!(
+        codes(&map(Mysql, SourceType::named("POINT"))),
+        ["spatial_as_text"]
+    );
     let bin = map(Mysql, ty("VARBINARY", Some(16), None, None));
-    assert_eq!((bin.ty, codes(&bin)), (vc(32), vec!["binary_as_text"]));
+    assert_eq!(
+        (bin.ty.clone(), codes(&bin)),
+        (vc(32), vec!["binary_as_text"])
+    );
     assert_eq!(map(Postgres, SourceType::named("BYTEA")).ty, vc(1_048_576));
     let e = SourceType {
         enum_values: vec!["small".into(), "medium".into()],
@@ -209,7 +298,7 @@ fn other_types() {
         ..SourceType::named("ENUM")
     };
     let m = map(Mysql, e);
-    assert_eq!((m.ty, codes(&m)), (vc(24), vec!["enum_domain"]));
+    assert_eq!((m.ty.clone(), codes(&m)), (vc(24), vec!["enum_domain"]));
     let s = SourceType {
         enum_values: vec!["a".into(), "bb".into()],
         charset: Some("latin1".into()),
@@ -223,7 +312,10 @@ fn other_types() {
     };
     assert_eq!(map(Postgres, pg_enum).ty, vc(20));
     let unknown = map(Mysql, SourceType::named("FROBNICATOR"));
-    assert_eq!((unknown.ty, codes(&unknown)), (vc(1_048_576), vec!["unknown_type"]));
+    assert_eq!(
+        (unknown.ty.clone(), codes(&unknown)),
+        (vc(1_048_576), vec!["unknown_type"])
+    );
     let connect_only = SourceType {
         connect_type: Some("INT64".into()),
         ..SourceType::default()
@@ -238,9 +330,15 @@ fn conversion_matrix_cases() {
     let c = classify_conversion;
     assert_eq!(c(&SrType::TinyInt, &SrType::LargeInt), Widening);
     assert_eq!(c(&SrType::Int, &SrType::Double), Widening);
-    assert_eq!(c(&SrType::BigInt, &SrType::Double), Narrowing { in_place: true });
+    assert_eq!(
+        c(&SrType::BigInt, &SrType::Double),
+        Narrowing { in_place: true }
+    );
     assert_eq!(c(&SrType::Float, &SrType::Double), Widening);
-    assert_eq!(c(&SrType::Double, &SrType::Float), Narrowing { in_place: false });
+    assert_eq!(
+        c(&SrType::Double, &SrType::Float),
+        Narrowing { in_place: false }
+    );
     assert_eq!(c(&SrType::Int, &vc(11)), Widening);
     assert_eq!(c(&SrType::Int, &vc(5)), Narrowing { in_place: true });
     assert_eq!(c(&vc(10), &vc(5)), Narrowing { in_place: false });
@@ -248,7 +346,10 @@ fn conversion_matrix_cases() {
     assert_eq!(c(&vc(10), &SrType::Int), Narrowing { in_place: true });
     assert_eq!(c(&vc(10), &SrType::Json), Narrowing { in_place: true });
     assert_eq!(c(&SrType::Date, &SrType::Datetime), Widening);
-    assert_eq!(c(&SrType::Datetime, &SrType::Date), Narrowing { in_place: true });
+    assert_eq!(
+        c(&SrType::Datetime, &SrType::Date),
+        Narrowing { in_place: true }
+    );
     assert_eq!(c(&SrType::Int, &SrType::Date), Narrowing { in_place: true });
     assert_eq!(c(&SrType::Datetime, &vc(100)), Incompatible);
     assert_eq!(c(&SrType::Boolean, &SrType::Int), Incompatible);
@@ -258,14 +359,21 @@ fn conversion_matrix_cases() {
     };
     assert_eq!(c(&d(10, 2), &d(12, 4)), Widening);
     assert_eq!(c(&d(10, 2), &d(12, 1)), Narrowing { in_place: false });
-    assert_eq!(c(&d(10, 2), &d(11, 3)), Narrowing { in_place: false });
+    assert_eq!(c(&d(10, 2), &d(11, 3)), Widening);
+    assert_eq!(c(&d(10, 2), &d(10, 3)), Narrowing { in_place: false });
     assert_eq!(c(&d(10, 2), &vc(12)), Widening);
     assert_eq!(c(&d(10, 2), &vc(8)), Narrowing { in_place: false });
 }
 
 #[test]
 fn hand_made_string_columns_hold_everything_textual() {
-    for desired in [vc(1_048_576), vc(36), SrType::Char { len: 40 }, SrType::Json, SrType::Int] {
+    for desired in [
+        vc(1_048_576),
+        vc(36),
+        SrType::Char { len: 40 },
+        SrType::Json,
+        SrType::Int,
+    ] {
         assert!(can_hold(&SrType::String, &desired), "{desired}");
         assert!(can_hold(&vc(65_533), &desired), "{desired}");
     }
@@ -281,10 +389,39 @@ fn hand_made_string_columns_hold_everything_textual() {
 
 fn arb_source_type() -> impl Strategy<Value = SourceType> {
     let names = prop::sample::select(vec![
-        "VARCHAR", "CHAR", "BPCHAR", "TINYINT", "INT", "BIGINT", "DECIMAL", "NUMERIC", "ENUM",
-        "SET", "BIT", "TEXT", "BLOB", "VARBINARY", "DATETIME", "TIMESTAMPTZ", "TIME", "_INT4",
-        "_NUMERIC", "int4[]", "JSON", "UUID", "", "???", "_", "[]", "VARCHAR(", "DECIMAL(70,2)",
-        "INT UNSIGNED ZEROFILL", "GEOMETRY", "MONEY", "FLOAT", "DOUBLE PRECISION",
+        "VARCHAR",
+        "CHAR",
+        "BPCHAR",
+        "TINYINT",
+        "INT",
+        "BIGINT",
+        "DECIMAL",
+        "NUMERIC",
+        "ENUM",
+        "SET",
+        "BIT",
+        "TEXT",
+        "BLOB",
+        "VARBINARY",
+        "DATETIME",
+        "TIMESTAMPTZ",
+        "TIME",
+        "_INT4",
+        "_NUMERIC",
+        "int4[]",
+        "JSON",
+        "UUID",
+        "",
+        "???",
+        "_",
+        "[]",
+        "VARCHAR(",
+        "DECIMAL(70,2)",
+        "INT UNSIGNED ZEROFILL",
+        "GEOMETRY",
+        "MONEY",
+        "FLOAT",
+        "DOUBLE PRECISION",
     ]);
     let sems = prop::option::of(prop::sample::select(vec![
         "io.debezium.time.MicroTimestamp",
@@ -302,21 +439,25 @@ fn arb_source_type() -> impl Strategy<Value = SourceType> {
         prop::option::of(any::<u64>()),
         prop::option::of(any::<u32>()),
         any::<bool>(),
-        prop::option::of(prop::sample::select(vec!["utf8mb4", "latin1", "utf8", "weird", ""])),
+        prop::option::of(prop::sample::select(vec![
+            "utf8mb4", "latin1", "utf8", "weird", "",
+        ])),
         prop::collection::vec(".{0,8}", 0..4),
         sems,
         conns,
     )
-        .prop_map(|(name, length, scale, unsigned, charset, values, sem, conn)| SourceType {
-            name,
-            length,
-            scale,
-            unsigned,
-            charset: charset.map(str::to_string),
-            enum_values: values,
-            semantic: sem.map(str::to_string),
-            connect_type: conn.map(str::to_string),
-        })
+        .prop_map(
+            |(name, length, scale, unsigned, charset, values, sem, conn)| SourceType {
+                name,
+                length,
+                scale,
+                unsigned,
+                charset: charset.map(str::to_string),
+                enum_values: values,
+                semantic: sem.map(str::to_string),
+                connect_type: conn.map(str::to_string),
+            },
+        )
 }
 
 fn check_lengths(t: &SrType) -> Result<(), TestCaseError> {
@@ -324,7 +465,10 @@ fn check_lengths(t: &SrType) -> Result<(), TestCaseError> {
         SrType::Varchar { len } => prop_assert!((1..=1_048_576).contains(len), "{t}"),
         SrType::Char { len } => prop_assert!((1..=255).contains(len), "{t}"),
         SrType::Decimal { precision, scale } => {
-            prop_assert!(*precision >= 1 && *precision <= 38 && scale <= precision, "{t}")
+            prop_assert!(
+                *precision >= 1 && *precision <= 38 && scale <= precision,
+                "{t}"
+            )
         }
         SrType::Array { element } => check_lengths(element)?,
         _ => {}
@@ -342,7 +486,8 @@ fn arb_sr_type() -> impl Strategy<Value = SrType> {
         Just(SrType::LargeInt),
         Just(SrType::Float),
         Just(SrType::Double),
-        (1u8..=38).prop_flat_map(|p| (Just(p), 0..=p))
+        (1u8..=38)
+            .prop_flat_map(|p| (Just(p), 0..=p))
             .prop_map(|(precision, scale)| SrType::Decimal { precision, scale }),
         (1u32..=255).prop_map(|len| SrType::Char { len }),
         (1u32..=1_048_576).prop_map(|len| SrType::Varchar { len }),
@@ -351,7 +496,9 @@ fn arb_sr_type() -> impl Strategy<Value = SrType> {
         Just(SrType::Date),
         Just(SrType::Datetime),
         Just(SrType::Json),
-        Just(SrType::Other { text: "bitmap".into() }),
+        Just(SrType::Other {
+            text: "bitmap".into()
+        }),
     ];
     leaf.prop_recursive(2, 4, 1, |inner| {
         inner.prop_map(|e| SrType::Array {

@@ -7,13 +7,13 @@ STACK_DIR="${STACK_DIR:-$ROOT/target/stack}"
 case "$STACK_DIR" in /*) ;; *) STACK_DIR="$PWD/$STACK_DIR" ;; esac
 LOGS="$STACK_DIR/logs"
 RUN="$STACK_DIR/run"
-DOWNLOADS="$STACK_DIR/downloads"
+DOWNLOADS="${STACK_DOWNLOADS:-$STACK_DIR/downloads}"
 TOOLS="$STACK_DIR/tools"
 ENV_FILE="$STACK_DIR/env"
 
 # What the last `up` chose about optional parts, so that status/down/env agree with it
-# without the caller repeating the variables.
-if [ -f "$RUN/settings" ]; then
+# without the caller repeating the variables (`up` itself goes by the environment).
+if [ "${STACK_CMD:-}" != up ] && [ -f "$RUN/settings" ]; then
   while IFS='=' read -r key value; do
     case "$key" in
       STACK_NO_STARROCKS | STACK_REGISTRY_URL | STACK_STARROCKS_ADDR | STACK_STARROCKS_HTTP_URL)

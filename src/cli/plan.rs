@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use ddlsync::capabilities::StarRocksVersion;
-use ddlsync::catalog::Catalog;
+use ddlsync::catalog::parse_catalog;
 use ddlsync::config::Config;
 use ddlsync::model::history::Histories;
 use ddlsync::pipeline::{self, Inputs};
@@ -117,7 +117,3 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
     Ok(if outcome.plan.is_in_sync() { 0 } else { 2 })
 }
 
-/// Interim: replaced by `catalog::parse_catalog` once it lands.
-fn parse_catalog(_text: &str, _db: Option<&str>) -> Result<Catalog> {
-    bail!("target DDL parsing is not available yet")
-}

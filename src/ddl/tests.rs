@@ -156,6 +156,13 @@ fn other_statements_render() {
         .to_string(),
         "CREATE MATERIALIZED VIEW x AS SELECT 1"
     );
+    assert_eq!(
+        Statement::UseDatabase {
+            database: "a`b".into()
+        }
+        .to_string(),
+        "USE `a``b`"
+    );
     let rename = AlterTable {
         table: t.clone(),
         clauses: vec![AlterClause::RenameColumn {

@@ -208,47 +208,50 @@ impl Batch {
         rows: &[R],
         now: Instant,
     ) -> Result<(), AddError> {
-        let table = || self.table.clone();
         if let Some(o) = &self.open {
             if o.fingerprint != fingerprint {
                 return Err(AddError::SchemaChanged {
-                    table: table(),
+                    table: self.table.clone(),
                     batch: o.fingerprint.clone(),
                     event: fingerprint.to_string(),
                 });
             }
             if o.topic != pos.topic || o.partition != pos.partition {
                 return Err(AddError::OtherPartition {
-                    table: table(),
+                    table: self.table.clone(),
                     batch: format!("{}[{}]", o.topic, o.partition),
                     event: format!("{}[{}]", pos.topic, pos.partition),
                 });
             }
             if pos.offset <= o.last {
                 return Err(AddError::OffsetNotIncreasing {
-                    table: table(),
+                    table: self.table.clone(),
                     offset: pos.offset,
                     last: o.last,
                 });
             }
             if self.rows + rows.len() > self.limits.max_rows && !rows.is_empty() {
-                return Err(AddError::Full { table: table() });
+                return Err(AddError::Full { table: self.table.clone() });
             }
         }
         let mark = self.body.len();
         for row in rows {
-            self.body.push(if self.body.is_empty() { b'[' } else { b',' });
+            self.body
+                .push(if self.body.is_empty() { b'[' } else { b',' });
             if let Err(e) = serde_json::to_writer(&mut self.body, row) {
                 self.body.truncate(mark);
                 return Err(AddError::Serialize {
-                    table: table(),
+                    table: self.table.clone(),
                     reason: e.to_string(),
                 });
             }
         }
-        if self.open.is_some() && self.body.len() + 1 > self.limits.max_bytes && self.body.len() > mark {
+        if self.open.is_some()
+            && self.body.len() + 1 > self.limits.max_bytes
+            && self.body.len() > mark
+        {
             self.body.truncate(mark);
-            return Err(AddError::Full { table: table() });
+            return Err(AddError::Full { table: self.table.clone() });
         }
         self.rows += rows.len();
         match &mut self.open {
@@ -283,7 +286,9 @@ impl Batch {
 
     /// When the batch becomes due by age (for the caller's timer).
     pub fn due_at(&self) -> Option<Instant> {
-        self.open.as_ref().map(|o| o.opened_at + self.limits.max_age)
+        self.open
+            .as_ref()
+            .map(|o| o.opened_at + self.limits.max_age)
     }
 
     /// Takes the batch out, leaving this one empty; `None` when empty.
@@ -328,7 +333,8 @@ mod tests {
         assert!(b.take().is_none());
         b.add(pos(5), "f1", &[json!({"a": 1})], now).unwrap();
         b.add(pos(6), "f1", &[] as &[Value], now).unwrap();
-        b.add(pos(7), "f1", &[json!({"a": 2}), json!({"a": 3})], now).unwrap();
+        b.add(pos(7), "f1", &[json!({"a": 2}), json!({"a": 3})], now)
+            .unwrap();
         let s = b.take().unwrap();
         assert_eq!((s.first_offset, s.last_offset, s.rows), (5, 7, 3));
         let v: Value = serde_json::from_slice(&s.body).unwrap();
@@ -342,20 +348,43 @@ mod tests {
     #[test]
     fn refuses_schema_changes_other_partitions_and_overflow() {
         let now = Instant::now();
-        let limits = Limits { max_rows: 2, max_bytes: 30, max_age: Duration::from_secs(1) };
+        let limits = Limits {
+            max_rows: 2,
+            max_bytes: 30,
+            max_age: Duration::from_secs(1),
+        };
         let mut b = Batch::new("t", limits);
         b.add(pos(1), "f1", &[json!({"a": 1})], now).unwrap();
         let e = b.add(pos(2), "f2", &[json!({"a": 1})], now).unwrap_err();
         assert!(matches!(e, AddError::SchemaChanged { .. }), "{e}");
-        let other = Position { topic: "u", partition: 0, offset: 2 };
-        assert!(matches!(b.add(other, "f1", &[json!(1)], now), Err(AddError::OtherPartition { .. })));
-        assert!(matches!(b.add(pos(1), "f1", &[json!(1)], now), Err(AddError::OffsetNotIncreasing { .. })));
+        let other = Position {
+            topic: "u",
+            partition: 0,
+            offset: 2,
+        };
+        assert!(matches!(
+            b.add(other, "f1", &[json!(1)], now),
+            Err(AddError::OtherPartition { .. })
+        ));
+        assert!(matches!(
+            b.add(pos(1), "f1", &[json!(1)], now),
+            Err(AddError::OffsetNotIncreasing { .. })
+        ));
         let big = json!({"long": "x".repeat(40)});
-        assert!(matches!(b.add(pos(2), "f1", &[big.clone()], now), Err(AddError::Full { .. })));
+        assert!(matches!(
+            b.add(pos(2), "f1", &[big.clone()], now),
+            Err(AddError::Full { .. })
+        ));
         assert_eq!(b.rows(), 1);
-        assert!(matches!(b.add(pos(2), "f1", &[json!(1), json!(2)], now), Err(AddError::Full { .. })));
+        assert!(matches!(
+            b.add(pos(2), "f1", &[json!(1), json!(2)], now),
+            Err(AddError::Full { .. })
+        ));
         assert_eq!(b.flush_reason(now), None);
-        assert_eq!(b.flush_reason(now + Duration::from_secs(1)), Some(FlushReason::Age));
+        assert_eq!(
+            b.flush_reason(now + Duration::from_secs(1)),
+            Some(FlushReason::Age)
+        );
         b.add(pos(3), "f1", &[json!(2)], now).unwrap();
         assert_eq!(b.flush_reason(now), Some(FlushReason::Rows));
         b.take();

@@ -70,7 +70,13 @@ pub fn make_label(p: &LabelParts<'_>) -> String {
     let table: String = p
         .table
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(room)
         .collect();
     format!("{PREFIX}_{table}{tail}")
@@ -94,7 +100,14 @@ mod tests {
 
     #[test]
     fn readable_and_bounded() {
-        let l = make_label(&parts("shop.orders", "dbserver1.public.orders", 0, 10, 20, "abc"));
+        let l = make_label(&parts(
+            "shop.orders",
+            "dbserver1.public.orders",
+            0,
+            10,
+            20,
+            "abc",
+        ));
         assert!(l.starts_with("ddlsync_shop_orders_0_10_20_"), "{l}");
         let long = "t".repeat(300);
         let l = make_label(&parts(&long, "x", -1, i64::MIN, i64::MAX, "s"));

@@ -122,7 +122,12 @@ impl Outcome {
     pub fn is_durable(&self) -> bool {
         matches!(
             self,
-            Outcome::Loaded { .. } | Outcome::AlreadyLoaded { .. } | Outcome::Filtered { committed: true, .. }
+            Outcome::Loaded { .. }
+                | Outcome::AlreadyLoaded { .. }
+                | Outcome::Filtered {
+                    committed: true,
+                    ..
+                }
         )
     }
 
@@ -206,7 +211,9 @@ pub fn classify_response(r: &LoadResponse) -> Outcome {
             let existing = r.existing_job_status.clone().unwrap_or_default();
             match norm(&existing).as_str() {
                 "finished" | "visible" | "committed" => Outcome::AlreadyLoaded { status: existing },
-                "running" | "prepare" | "prepared" | "loading" => retry(RetryReason::LabelRunning, &r.message),
+                "running" | "prepare" | "prepared" | "loading" => {
+                    retry(RetryReason::LabelRunning, &r.message)
+                }
                 "cancelled" | "aborted" => retry(RetryReason::LabelAborted, &r.message),
                 _ => Outcome::Fatal {
                     reason: format!(
@@ -217,7 +224,10 @@ pub fn classify_response(r: &LoadResponse) -> Outcome {
             }
         }
         "fail" | "failed" => {
-            let data_error = r.message.to_ascii_lowercase().contains("too many filtered rows")
+            let data_error = r
+                .message
+                .to_ascii_lowercase()
+                .contains("too many filtered rows")
                 || (r.number_filtered_rows > 0 && r.error_url.is_some());
             if data_error {
                 filtered(false)
@@ -226,7 +236,10 @@ pub fn classify_response(r: &LoadResponse) -> Outcome {
             }
         }
         other => Outcome::Fatal {
-            reason: format!("label {}: unknown stream load status {other:?}: {}", r.label, r.message),
+            reason: format!(
+                "label {}: unknown stream load status {other:?}: {}",
+                r.label, r.message
+            ),
         },
     }
 }
@@ -293,37 +306,110 @@ mod tests {
     fn statuses() {
         assert_eq!(
             http(r#"{"Status":"Success","NumberLoadedRows":3}"#),
-            Outcome::Loaded { rows: 3, publish_pending: false }
+            Outcome::Loaded {
+                rows: 3,
+                publish_pending: false
+            }
         );
-        assert!(matches!(http(r#"{"Status":"Publish Timeout"}"#), Outcome::Loaded { publish_pending: true, .. }));
-        let dup = |s: &str| http(&format!(r#"{{"TxnId":-1,"Status":"Label Already Exists","ExistingJobStatus":"{s}"}}"#));
+        assert!(matches!(
+            http(r#"{"Status":"Publish Timeout"}"#),
+            Outcome::Loaded {
+                publish_pending: true,
+                ..
+            }
+        ));
+        let dup = |s: &str| {
+            http(&format!(
+                r#"{{"TxnId":-1,"Status":"Label Already Exists","ExistingJobStatus":"{s}"}}"#
+            ))
+        };
         assert!(matches!(dup("FINISHED"), Outcome::AlreadyLoaded { .. }));
         assert!(matches!(dup("VISIBLE"), Outcome::AlreadyLoaded { .. }));
-        assert!(matches!(dup("RUNNING"), Outcome::Retry { reason: RetryReason::LabelRunning, .. }));
-        assert!(matches!(dup("CANCELLED"), Outcome::Retry { reason: RetryReason::LabelAborted, .. }));
+        assert!(matches!(
+            dup("RUNNING"),
+            Outcome::Retry {
+                reason: RetryReason::LabelRunning,
+                ..
+            }
+        ));
+        assert!(matches!(
+            dup("CANCELLED"),
+            Outcome::Retry {
+                reason: RetryReason::LabelAborted,
+                ..
+            }
+        ));
         assert!(matches!(dup("WHAT"), Outcome::Fatal { .. }));
-        assert!(matches!(http(r#"{"Status":"Fail","Message":"x"}"#), Outcome::Retry { reason: RetryReason::LoadFailed, .. }));
-        let f = http(r#"{"Status":"Fail","Message":"too many filtered rows","NumberFilteredRows":2,"ErrorURL":"http://be/e"}"#);
-        assert!(matches!(f, Outcome::Filtered { committed: false, filtered: 2, .. }));
+        assert!(matches!(
+            http(r#"{"Status":"Fail","Message":"x"}"#),
+            Outcome::Retry {
+                reason: RetryReason::LoadFailed,
+                ..
+            }
+        ));
+        let f = http(
+            r#"{"Status":"Fail","Message":"too many filtered rows","NumberFilteredRows":2,"ErrorURL":"http://be/e"}"#,
+        );
+        assert!(matches!(
+            f,
+            Outcome::Filtered {
+                committed: false,
+                filtered: 2,
+                ..
+            }
+        ));
         let f = http(r#"{"Status":"Success","NumberLoadedRows":8,"NumberFilteredRows":2}"#);
-        assert!(f.is_durable() && matches!(f, Outcome::Filtered { committed: true, loaded: 8, .. }));
+        assert!(
+            f.is_durable()
+                && matches!(
+                    f,
+                    Outcome::Filtered {
+                        committed: true,
+                        loaded: 8,
+                        ..
+                    }
+                )
+        );
         assert!(matches!(http("<html>proxy</html>"), Outcome::Fatal { .. }));
-        assert!(matches!(http(r#"{"Status":"Weird"}"#), Outcome::Fatal { .. }));
-        assert!(classify(&Reply::Http { status: 503, body: "" }).is_retriable());
-        assert!(matches!(classify(&Reply::Http { status: 401, body: "" }), Outcome::Fatal { .. }));
+        assert!(matches!(
+            http(r#"{"Status":"Weird"}"#),
+            Outcome::Fatal { .. }
+        ));
+        assert!(classify(&Reply::Http {
+            status: 503,
+            body: ""
+        })
+        .is_retriable());
+        assert!(matches!(
+            classify(&Reply::Http {
+                status: 401,
+                body: ""
+            }),
+            Outcome::Fatal { .. }
+        ));
         assert!(classify(&Reply::Transport { reason: "refused" }).is_retriable());
     }
 
     #[test]
     fn backoff_grows_caps_and_jitters() {
-        let b = Backoff { jitter: 0.0, ..Backoff::default() };
+        let b = Backoff {
+            jitter: 0.0,
+            ..Backoff::default()
+        };
         assert_eq!(b.delay(0, 0.9), Duration::from_millis(200));
         assert_eq!(b.delay(3, 0.9), Duration::from_millis(1600));
         assert_eq!(b.delay(100, 0.9), Duration::from_secs(30));
-        let j = Backoff { jitter: 1.0, ..Backoff::default() };
+        let j = Backoff {
+            jitter: 1.0,
+            ..Backoff::default()
+        };
         assert!(j.delay(2, 0.5) <= Duration::from_millis(800));
         assert_eq!(j.delay(2, 0.0), Duration::from_millis(800));
         assert!(Backoff::default().allows(1_000_000));
-        assert!(!Backoff { max_attempts: Some(2), ..Backoff::default() }.allows(2));
+        assert!(!Backoff {
+            max_attempts: Some(2),
+            ..Backoff::default()
+        }
+        .allows(2));
     }
 }

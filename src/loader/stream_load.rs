@@ -149,11 +149,13 @@ impl Client {
             .timeout(cfg.timeout)
             .build()
             .map_err(|e| Error::Client(Box::new(e)))?;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", cfg.user, cfg.password));
-        let mut auth = HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::Header {
-            table: String::new(),
-            name: "authorization",
-        })?;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", cfg.user, cfg.password));
+        let mut auth =
+            HeaderValue::from_str(&format!("Basic {token}")).map_err(|_| Error::Header {
+                table: String::new(),
+                name: "authorization",
+            })?;
         auth.set_sensitive(true);
         Ok(Client { http, cfg, auth })
     }
@@ -181,7 +183,10 @@ impl Client {
         if let Some(r) = req.max_filter_ratio {
             put(header::MAX_FILTER_RATIO, &r.to_string())?;
         }
-        put(header::TIMEOUT, &self.cfg.timeout.as_secs().max(1).to_string())?;
+        put(
+            header::TIMEOUT,
+            &self.cfg.timeout.as_secs().max(1).to_string(),
+        )?;
         h.insert(AUTHORIZATION, self.auth.clone());
         h.insert(EXPECT, HeaderValue::from_static("100-continue"));
         Ok(h)
@@ -235,7 +240,11 @@ impl Client {
             };
             let status = resp.status();
             if status.is_redirection() {
-                let next = resp.headers().get(LOCATION).and_then(|l| l.to_str().ok()).map(str::to_string);
+                let next = resp
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .map(str::to_string);
                 match next {
                     Some(next) if hop < MAX_REDIRECTS => {
                         tracing::trace!(table = req.table, from = %url, to = %next, "stream load redirect");
@@ -267,7 +276,13 @@ impl Client {
                 body: &text,
             });
             let response = serde_json::from_str::<LoadResponse>(&text).ok();
-            tracing::debug!(table = req.table, label = req.label, status = status.as_u16(), ?outcome, "stream load attempt");
+            tracing::debug!(
+                table = req.table,
+                label = req.label,
+                status = status.as_u16(),
+                ?outcome,
+                "stream load attempt"
+            );
             return Ok(Attempt { outcome, response });
         }
         Ok(Attempt {
@@ -280,7 +295,11 @@ impl Client {
 
     /// Attempts until the outcome is not a retry (or `backoff` gives up),
     /// always with the same label, sleeping `backoff.delay` in between.
-    pub async fn load_with_retry(&self, req: &LoadRequest<'_>, backoff: &Backoff) -> Result<Attempt, Error> {
+    pub async fn load_with_retry(
+        &self,
+        req: &LoadRequest<'_>,
+        backoff: &Backoff,
+    ) -> Result<Attempt, Error> {
         let mut attempt = 0u32;
         loop {
             let a = self.load(req).await?;
@@ -317,7 +336,10 @@ impl Client {
 /// Gzip a body.
 pub fn gzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
     use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
     enc.write_all(body)?;
     enc.finish()
 }
@@ -357,7 +379,10 @@ mod tests {
         assert_eq!(h["expect"], "100-continue");
         assert_eq!(h["authorization"], "Basic cm9vdDo=");
         assert_eq!(c.url(&req), "http://127.0.0.1:8030/api/d/t/_stream_load");
-        let bad = LoadRequest { label: "a\nb", ..req };
+        let bad = LoadRequest {
+            label: "a\nb",
+            ..req
+        };
         assert!(c.headers(&bad).is_err());
     }
 
@@ -366,7 +391,9 @@ mod tests {
         use std::io::Read as _;
         let z = gzip(b"[1,2,3]").unwrap();
         let mut out = String::new();
-        flate2::read::GzDecoder::new(&z[..]).read_to_string(&mut out).unwrap();
+        flate2::read::GzDecoder::new(&z[..])
+            .read_to_string(&mut out)
+            .unwrap();
         assert_eq!(out, "[1,2,3]");
         let u = random_unit();
         assert!((0.0..1.0).contains(&u));

@@ -19,6 +19,9 @@
 //!   re-versioned by inline schemas (their columns are only compared by name).
 
 mod identity;
+mod note;
+
+pub use note::{HistoryNote, TableEvent};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -56,7 +59,10 @@ impl Fingerprint {
             put("\u{2}column");
             put(&c.name);
             put(&c.ty.name);
-            put(&format!("{:?}/{:?}/{}", c.ty.length, c.ty.scale, c.ty.unsigned));
+            put(&format!(
+                "{:?}/{:?}/{}",
+                c.ty.length, c.ty.scale, c.ty.unsigned
+            ));
             put(&opt(&c.ty.charset));
             put(&c.ty.enum_values.join("\u{1}"));
             put(&opt(&c.ty.semantic));
@@ -148,134 +154,6 @@ impl TableHistory {
     }
 }
 
-/// A table-level event, in the order observed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TableEvent {
-    /// The table appeared (CREATE, snapshot, or first inline schema).
-    Created {
-        /// The table.
-        id: TableId,
-        /// Where.
-        position: SourcePosition,
-    },
-    /// The table was dropped.
-    Dropped {
-        /// The table.
-        id: TableId,
-        /// Where.
-        position: SourcePosition,
-    },
-    /// The table was renamed; its history moved to `to`.
-    Renamed {
-        /// Old name.
-        from: TableId,
-        /// New name.
-        to: TableId,
-        /// Where.
-        position: SourcePosition,
-    },
-    /// The table was truncated.
-    Truncated {
-        /// The table.
-        id: TableId,
-        /// Where.
-        position: SourcePosition,
-    },
-}
-
-/// What folding one event did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HistoryNote {
-    /// A new version of `table` (index into its `versions`).
-    NewVersion {
-        /// The table.
-        table: TableId,
-        /// Index of the version.
-        version: usize,
-        /// Its fingerprint.
-        fingerprint: Fingerprint,
-    },
-    /// The event confirmed the latest version.
-    Unchanged {
-        /// The table.
-        table: TableId,
-    },
-    /// A table rename.
-    TableRenamed {
-        /// Old name.
-        from: TableId,
-        /// New name.
-        to: TableId,
-    },
-    /// A column rename with ddl evidence.
-    ColumnRenamed {
-        /// The table.
-        table: TableId,
-        /// Old name.
-        from: String,
-        /// New name.
-        to: String,
-    },
-    /// A dropped + added column pair without ddl evidence (treated as drop + add).
-    PossibleRename {
-        /// The table.
-        table: TableId,
-        /// Dropped column.
-        from: String,
-        /// Added column.
-        to: String,
-    },
-    /// The table was dropped.
-    Dropped {
-        /// The table.
-        table: TableId,
-    },
-    /// The table was truncated.
-    Truncated {
-        /// The table.
-        table: TableId,
-    },
-    /// sqlparser could not parse the ddl; `tableChanges` were applied anyway.
-    DdlNotParsed {
-        /// The statement.
-        ddl: String,
-        /// The parser's error.
-        error: String,
-    },
-    /// Nothing to apply (a statement without table changes, a drop of an
-    /// unknown table, a data event without schema for an unknown table, ...).
-    Skipped {
-        /// Why.
-        reason: String,
-    },
-}
-
-impl fmt::Display for HistoryNote {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HistoryNote::NewVersion { table, version, fingerprint } => {
-                write!(f, "table {table}: version {} ({fingerprint})", version + 1)
-            }
-            HistoryNote::Unchanged { table } => write!(f, "table {table}: schema unchanged"),
-            HistoryNote::TableRenamed { from, to } => write!(f, "table {from}: renamed to {to}"),
-            HistoryNote::ColumnRenamed { table, from, to } => {
-                write!(f, "table {table}: column {from} renamed to {to}")
-            }
-            HistoryNote::PossibleRename { table, from, to } => write!(
-                f,
-                "table {table}: possible rename {from} -> {to} (no ddl evidence; treated as drop + add)"
-            ),
-            HistoryNote::Dropped { table } => write!(f, "table {table}: dropped"),
-            HistoryNote::Truncated { table } => write!(f, "table {table}: truncated"),
-            HistoryNote::DdlNotParsed { ddl, error } => {
-                write!(f, "ddl not parsed ({error}): {ddl}")
-            }
-            HistoryNote::Skipped { reason } => write!(f, "skipped: {reason}"),
-        }
-    }
-}
-
 /// The histories of all tables seen.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Histories {
@@ -300,7 +178,10 @@ impl Histories {
     }
 
     /// Folds events in order; returns all notes.
-    pub fn apply_all<'a>(&mut self, events: impl IntoIterator<Item = &'a Located<Event>>) -> Vec<HistoryNote> {
+    pub fn apply_all<'a>(
+        &mut self,
+        events: impl IntoIterator<Item = &'a Located<Event>>,
+    ) -> Vec<HistoryNote> {
         events.into_iter().flat_map(|e| self.apply(e)).collect()
     }
 
@@ -328,13 +209,20 @@ impl Histories {
         self.tables.get(id).is_some_and(|h| !h.dropped)
     }
 
-    fn apply_schema_change(&mut self, sc: &SchemaChangeEvent, pos: &SourcePosition) -> Vec<HistoryNote> {
+    fn apply_schema_change(
+        &mut self,
+        sc: &SchemaChangeEvent,
+        pos: &SourcePosition,
+    ) -> Vec<HistoryNote> {
         let mut notes = Vec::new();
         let ddl_text = sc.ddl.as_deref().filter(|d| !d.trim().is_empty());
         let analysis = ddl_text.map(ddl::analyze).unwrap_or_default();
         let mut warnings = Vec::new();
         if let (Some(d), Some(err)) = (ddl_text, &analysis.error) {
-            notes.push(HistoryNote::DdlNotParsed { ddl: d.to_string(), error: err.clone() });
+            notes.push(HistoryNote::DdlNotParsed {
+                ddl: d.to_string(),
+                error: err.clone(),
+            });
             warnings.push(format!("ddl not parsed by sqlparser: {err}"));
             if analysis.from_fallback {
                 warnings.push("renames read by the fallback reader".to_string());
@@ -346,7 +234,14 @@ impl Histories {
             return notes;
         }
         for change in &sc.table_changes {
-            notes.extend(self.apply_change(change, &analysis, &default_db, ddl_text, &warnings, pos));
+            notes.extend(self.apply_change(
+                change,
+                &analysis,
+                &default_db,
+                ddl_text,
+                &warnings,
+                pos,
+            ));
         }
         notes
     }
@@ -360,7 +255,11 @@ impl Histories {
         pos: &SourcePosition,
     ) -> Vec<HistoryNote> {
         let mut notes = Vec::new();
-        for st in analysis.statements.iter().filter(|s| s.kind == StatementKind::Truncate) {
+        for st in analysis
+            .statements
+            .iter()
+            .filter(|s| s.kind == StatementKind::Truncate)
+        {
             for t in &st.tables {
                 let id = t.to_table_id(default_db);
                 if self.live(&id) {
@@ -377,7 +276,10 @@ impl Histories {
     }
 
     fn truncated(&mut self, id: &TableId, pos: &SourcePosition) -> HistoryNote {
-        self.events.push(TableEvent::Truncated { id: id.clone(), position: pos.clone() });
+        self.events.push(TableEvent::Truncated {
+            id: id.clone(),
+            position: pos.clone(),
+        });
         HistoryNote::Truncated { table: id.clone() }
     }
 
@@ -397,7 +299,10 @@ impl Histories {
                 match self.tables.get_mut(&id).filter(|h| !h.dropped) {
                     Some(h) => {
                         h.dropped = true;
-                        self.events.push(TableEvent::Dropped { id: id.clone(), position: pos.clone() });
+                        self.events.push(TableEvent::Dropped {
+                            id: id.clone(),
+                            position: pos.clone(),
+                        });
                         notes.push(HistoryNote::Dropped { table: id });
                     }
                     None => notes.push(HistoryNote::Skipped {
@@ -412,14 +317,23 @@ impl Histories {
             }
             TableChangeKind::Create | TableChangeKind::Alter => {}
         }
-        let Some(table) = &change.table else { return notes };
+        let Some(table) = &change.table else {
+            return notes;
+        };
         if let Some(old) = previous.filter(|old| *old != id && self.live(old) && !self.live(&id)) {
             if let Some(mut h) = self.tables.remove(&old) {
                 h.former_ids.push(old.clone());
                 self.tables.insert(id.clone(), h);
             }
-            self.events.push(TableEvent::Renamed { from: old.clone(), to: id.clone(), position: pos.clone() });
-            notes.push(HistoryNote::TableRenamed { from: old, to: id.clone() });
+            self.events.push(TableEvent::Renamed {
+                from: old.clone(),
+                to: id.clone(),
+                position: pos.clone(),
+            });
+            notes.push(HistoryNote::TableRenamed {
+                from: old,
+                to: id.clone(),
+            });
         }
         let renames: Vec<(String, String)> = analysis
             .column_renames
@@ -501,9 +415,15 @@ impl Histories {
             }
         }
         let is_new = !self.tables.contains_key(&id);
-        let history = self.tables.entry(id.clone()).or_insert_with(TableHistory::new);
+        let history = self
+            .tables
+            .entry(id.clone())
+            .or_insert_with(TableHistory::new);
         if is_new {
-            self.events.push(TableEvent::Created { id: id.clone(), position: pos.clone() });
+            self.events.push(TableEvent::Created {
+                id: id.clone(),
+                position: pos.clone(),
+            });
         }
         let prev = history.latest().map(|v| &v.table);
         let fingerprint = Fingerprint::of(&table);
@@ -517,13 +437,21 @@ impl Histories {
         let matched = identity::assign_ids(&mut table, prev, renames, &mut next_id);
         history.next_column_id = next_id;
         for (from, to) in matched.renamed {
-            notes.push(HistoryNote::ColumnRenamed { table: id.clone(), from, to });
+            notes.push(HistoryNote::ColumnRenamed {
+                table: id.clone(),
+                from,
+                to,
+            });
         }
         for (from, to) in matched.possible {
             warnings.push(format!(
                 "possible rename {from} -> {to}: dropped and added at the same position with the same type, no ddl evidence; treated as drop + add"
             ));
-            notes.push(HistoryNote::PossibleRename { table: id.clone(), from, to });
+            notes.push(HistoryNote::PossibleRename {
+                table: id.clone(),
+                from,
+                to,
+            });
         }
         history.versions.push(TableVersion {
             table,
@@ -541,12 +469,18 @@ impl Histories {
         notes
     }
 
-    fn apply_data_change(&mut self, dc: &DataChangeEvent, pos: &SourcePosition) -> Vec<HistoryNote> {
+    fn apply_data_change(
+        &mut self,
+        dc: &DataChangeEvent,
+        pos: &SourcePosition,
+    ) -> Vec<HistoryNote> {
         let mut notes = Vec::new();
         if dc.op == Op::Truncate {
             notes.push(self.truncated(&dc.table, pos));
         }
-        let Some(schema) = &dc.schema else {
+        // A truncate carries no row (and no key): its schema says nothing new.
+        let schema = dc.schema.as_ref().filter(|_| dc.op != Op::Truncate);
+        let Some(schema) = schema else {
             if !self.live(&dc.table) && notes.is_empty() {
                 notes.push(HistoryNote::Skipped {
                     reason: format!("data event for {} without inline schema", dc.table),
@@ -554,14 +488,23 @@ impl Histories {
             }
             return notes;
         };
-        let latest = self.tables.get(&dc.table).filter(|h| !h.dropped).and_then(|h| h.latest());
+        let latest = self
+            .tables
+            .get(&dc.table)
+            .filter(|h| !h.dropped)
+            .and_then(|h| h.latest());
         match latest {
             Some(v) if v.origin == VersionOrigin::SchemaChange => {
                 let names = |t: &SourceTable| -> Vec<String> {
-                    t.columns.iter().map(|c| c.name.to_ascii_lowercase()).collect()
+                    t.columns
+                        .iter()
+                        .map(|c| c.name.to_ascii_lowercase())
+                        .collect()
                 };
                 if names(&v.table) == names(schema) {
-                    notes.push(HistoryNote::Unchanged { table: dc.table.clone() });
+                    notes.push(HistoryNote::Unchanged {
+                        table: dc.table.clone(),
+                    });
                 } else {
                     notes.push(HistoryNote::Skipped {
                         reason: format!(
@@ -573,14 +516,23 @@ impl Histories {
                     });
                 }
             }
-            _ => notes.extend(self.add_version(
-                schema.clone(),
-                &[],
-                pos,
-                None,
-                Vec::new(),
-                VersionOrigin::InlineSchema,
-            )),
+            latest => {
+                let mut schema = schema.clone();
+                // Without a record key the key columns are unknown, not absent.
+                if dc.key.is_none() && schema.primary_key.is_empty() {
+                    if let Some(v) = latest {
+                        schema.primary_key = v.table.primary_key.clone();
+                    }
+                }
+                notes.extend(self.add_version(
+                    schema,
+                    &[],
+                    pos,
+                    None,
+                    Vec::new(),
+                    VersionOrigin::InlineSchema,
+                ))
+            }
         }
         notes
     }

@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::steps::{mv_steps, Ctx, GroupPlan};
+use super::mv::mv_steps;
+use super::steps::{Ctx, GroupPlan};
 use super::{create_statement, Step, SHADOW_SUFFIX};
 use crate::catalog::TargetTable;
 use crate::ddl::{InsertSelect, SelectExpr, Statement};
@@ -19,7 +20,6 @@ pub(super) fn plan_rebuild(
     before: &TargetTable,
     changes: &[(usize, &Change)],
     renames: &BTreeMap<String, String>,
-    why: &[(usize, String)],
     g: &mut GroupPlan,
 ) -> TargetTable {
     let all: Vec<Change> = changes.iter().map(|(_, c)| (*c).clone()).collect();
@@ -67,12 +67,6 @@ pub(super) fn plan_rebuild(
         },
     ];
     let serves: Vec<usize> = changes.iter().map(|(k, _)| *k).collect();
-    for (k, reason) in why {
-        g.note(
-            *k,
-            format!("shadow-table rebuild through {shadow}: {reason}"),
-        );
-    }
     for (k, c) in changes {
         match &c.detail {
             ChangeDetail::MakeNotNull { column } => g.note(

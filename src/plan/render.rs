@@ -2,20 +2,44 @@
 //! of `SHOW CREATE TABLE` before and after) and [`render_json`] (the
 //! design.md contract). Deterministic: no timestamps, no random ids.
 
-use std::fmt::Write as _;
-
 use serde_json::{json, Value};
 use similar::TextDiff;
 
 use super::{Action, Plan, PlannedChange, Step, TablePlan};
-use crate::catalog::TargetTable;
-use crate::ddl::CreateTable;
+use crate::catalog::{render_show_create, TargetTable};
 use crate::diff::{ChangeDetail, ChangeKind};
 
-/// `SHOW CREATE TABLE`-style text of a modelled table (used for the
-/// before/after diff and the fingerprints).
+/// Appends one formatted line.
+macro_rules! line_fmt {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.push_str(&format!($($arg)*));
+        $out.push('\n');
+    }};
+}
+
+/// The table's `SHOW CREATE TABLE` text as StarRocks prints it (the
+/// catalog's renderer), used for the before/after diff and the fingerprints,
+/// so that a fingerprint can be compared with a live target's output.
 pub fn show_create(table: &TargetTable) -> String {
-    format!("{};\n", CreateTable::from_target(table))
+    let mut text = render_show_create(table);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text
+}
+
+/// Escapes control characters (newlines in hostile names) in human-readable
+/// lines, so that no name can break a line or end a `--` comment.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn symbol(kind: ChangeKind) -> char {
@@ -48,62 +72,97 @@ fn step_lines(step: &Step) -> Vec<String> {
         }
     };
     match step {
-        Step::HoldGate { table } => out.push(format!("-- hold the loader for {table}")),
-        Step::ReleaseGate { table } => out.push(format!("-- release the loader for {table}")),
+        Step::HoldGate { table } => out.push(clean(&format!("-- hold the loader for {table}"))),
+        Step::ReleaseGate { table } => {
+            out.push(clean(&format!("-- release the loader for {table}")))
+        }
         Step::Sql { statement, .. } => out.push(format!("{statement};")),
-        Step::WaitForAlterJob { table } => out.push(format!(
+        Step::WaitForAlterJob { table } => out.push(clean(&format!(
             "-- wait until the schema-change job on {table} is FINISHED (SHOW ALTER TABLE COLUMN)"
-        )),
+        ))),
         Step::ReactivateMv { mv, .. } => {
-            out.push(format!("-- re-activate materialized view {mv}"));
+            out.push(clean(&format!("-- re-activate materialized view {mv}")));
             stmts(&mut out, step.statements());
         }
         Step::RebuildMv { mv, .. } => {
-            out.push(format!("-- rebuild materialized view {mv}"));
+            out.push(clean(&format!("-- rebuild materialized view {mv}")));
             stmts(&mut out, step.statements());
         }
         Step::Rebuild { table, shadow, .. } => {
-            out.push(format!(
+            out.push(clean(&format!(
                 "-- shadow-table rebuild of {table} through {shadow}"
-            ));
+            )));
             stmts(&mut out, step.statements());
         }
     }
     out
 }
 
+/// Whether a line break of `sql` falls inside a quoted identifier or string:
+/// then indenting it would change the statement.
+fn breaks_inside_quotes(sql: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in sql.chars() {
+        match quote {
+            Some(q) => {
+                if c == '\n' {
+                    return true;
+                }
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' && q != '`' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if matches!(c, '`' | '"' | '\'') => quote = Some(c),
+            None => {}
+        }
+    }
+    false
+}
+
 fn write_steps(out: &mut String, steps: &[Step], pad: &str) {
     for s in steps {
         for l in step_lines(s) {
-            let _ = writeln!(out, "{}", indent(&l, pad));
+            if breaks_inside_quotes(&l) {
+                line_fmt!(out, "{l}");
+            } else {
+                line_fmt!(out, "{}", indent(&l, pad));
+            }
         }
     }
 }
 
 fn write_change(out: &mut String, c: &PlannedChange) {
     let kind = c.change.kind();
-    let _ = writeln!(out, "  {} {}", symbol(kind), c.change.summary());
+    line_fmt!(out, "  {} {}", symbol(kind), clean(&c.change.summary()));
     let d = &c.decision;
     let pending = if c.pending { " [pending]" } else { "" };
-    let _ = writeln!(
+    line_fmt!(
         out,
         "      decision: {}{pending} by {} {}: {}",
-        d.verdict, d.rule_code, d.rule_name, d.reason
+        d.verdict,
+        d.rule_code,
+        d.rule_name,
+        d.reason
     );
     match &c.action {
         Action::None => {
-            let _ = writeln!(out, "      no SQL: the target is left as it is");
+            line_fmt!(out, "      no SQL: the target is left as it is");
         }
         Action::Rebuild(why) => {
-            let _ = writeln!(out, "      via shadow-table rebuild: {why}");
+            line_fmt!(out, "      via shadow-table rebuild: {why}");
         }
         Action::InPlace | Action::Impossible(_) => {}
     }
     for n in &c.notes {
-        let _ = writeln!(out, "      note: {n}");
+        line_fmt!(out, "      note: {}", clean(n));
     }
     if c.pending && !c.steps.is_empty() {
-        let _ = writeln!(out, "      after approval:");
+        line_fmt!(out, "      after approval:");
         write_steps(out, &c.steps, "        ");
     }
 }
@@ -115,8 +174,8 @@ fn unified_diff(t: &TablePlan) -> String {
         .unified_diff()
         .context_radius(3)
         .header(
-            &format!("{} (before)", t.target_table),
-            &format!("{} (after)", t.target_table),
+            &clean(&format!("{} (before)", t.target_table)),
+            &clean(&format!("{} (after)", t.target_table)),
         )
         .to_string()
 }
@@ -127,14 +186,19 @@ pub fn render_text(plan: &Plan) -> String {
     if plan.is_in_sync() {
         return "No changes. StarRocks is in sync with the source.\n".to_string();
     }
-    let _ = writeln!(out, "ddlsync plan for StarRocks {}\n", plan.target_version);
+    line_fmt!(out, "ddlsync plan for StarRocks {}\n", plan.target_version);
     for t in &plan.tables {
         if t.source_table == t.target_table {
-            let _ = writeln!(out, "# {}", t.target_table);
+            line_fmt!(out, "# {}", clean(&t.target_table.to_string()));
         } else {
-            let _ = writeln!(out, "# {} (source {})", t.target_table, t.source_table);
+            line_fmt!(
+                out,
+                "# {} (source {})",
+                clean(&t.target_table.to_string()),
+                clean(&t.source_table.to_string())
+            );
         }
-        let _ = writeln!(
+        line_fmt!(
             out,
             "  fingerprint: {} → {}",
             t.from_fingerprint.as_deref().unwrap_or("(none)"),
@@ -144,27 +208,30 @@ pub fn render_text(plan: &Plan) -> String {
             write_change(&mut out, c);
         }
         for n in &t.notes {
-            let _ = writeln!(out, "  note ({}): {}", n.code, n.message);
+            line_fmt!(out, "  note ({}): {}", n.code, clean(&n.message));
         }
         if !t.steps.is_empty() {
-            let _ = writeln!(out, "\n  steps to run now:");
+            line_fmt!(out, "\n  steps to run now:");
             write_steps(&mut out, &t.steps, "    ");
         }
         let diff = unified_diff(t);
         if !diff.is_empty() {
-            let _ = writeln!(
+            line_fmt!(
                 out,
                 "\n  SHOW CREATE TABLE, before → after (all changes not ignored):"
             );
-            let _ = writeln!(out, "{}", indent(diff.trim_end(), "    "));
+            line_fmt!(out, "{}", indent(diff.trim_end(), "    "));
         }
         out.push('\n');
     }
     let s = plan.summary();
-    let _ = writeln!(
+    line_fmt!(
         out,
         "Plan: {} to apply, {} queued, {} ignored, {} halted.",
-        s.apply, s.queue, s.ignore, s.halt
+        s.apply,
+        s.queue,
+        s.ignore,
+        s.halt
     );
     out
 }

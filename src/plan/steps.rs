@@ -3,7 +3,7 @@
 //! ALTER for ADD/DROP/MODIFY COLUMN, separate synchronous statements for
 //! renames and comments, MV re-activation or rebuild, loader gates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::{create_statement, rebuild, with_create_props, Action, PlanOptions, Step};
 use crate::capabilities::StarRocksVersion;
@@ -101,7 +101,7 @@ pub(super) fn renames(changes: &[&Change]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn old_name(renames: &BTreeMap<String, String>, name: &str) -> String {
+pub(super) fn old_name(renames: &BTreeMap<String, String>, name: &str) -> String {
     renames
         .get(&name.to_ascii_lowercase())
         .cloned()
@@ -322,19 +322,19 @@ pub(super) fn plan_group(
         })
         .map(|(k, c)| (k, *c))
         .collect();
-    let rebuild_why: Vec<(usize, String)> = column_changes
+    let needs_rebuild: Vec<usize> = column_changes
         .iter()
         .filter_map(
             |(k, c)| match classify(c, Some(before), &renames, ctx.version) {
-                Action::Rebuild(why) => Some((*k, why)),
+                Action::Rebuild(_) => Some(*k),
                 _ => None,
             },
         )
         .collect();
-    let after = if rebuild_why.is_empty() {
+    let after = if needs_rebuild.is_empty() {
         in_place(ctx, before, &column_changes, &renames, &mut g)
     } else {
-        rebuild::plan_rebuild(ctx, before, &column_changes, &renames, &rebuild_why, &mut g)
+        rebuild::plan_rebuild(ctx, before, &column_changes, &renames, &mut g)
     };
     let mut after = after;
     if let Some((k, ChangeDetail::RenameTable { to })) =
@@ -527,93 +527,6 @@ fn in_place(
         }
     }
     // 4. Materialized views.
-    mv_steps(ctx, before, changes, renames, false, g);
+    super::mv::mv_steps(ctx, before, changes, renames, false, g);
     after
-}
-
-/// Re-activation or rebuild of the views over `before` that the changes touch.
-/// After a swap (`swapped`), every view reading the table is touched.
-pub(super) fn mv_steps(
-    ctx: &Ctx<'_>,
-    before: &TargetTable,
-    changes: &[(usize, &Change)],
-    renames: &BTreeMap<String, String>,
-    swapped: bool,
-    g: &mut GroupPlan,
-) {
-    // Old (target) names, lower-cased, per change.
-    let mut broken: Vec<(usize, String)> = Vec::new();
-    let mut modified: Vec<(usize, String)> = Vec::new();
-    for (k, c) in changes {
-        match &c.detail {
-            ChangeDetail::DropColumn { column } => {
-                broken.push((*k, column.name.to_ascii_lowercase()))
-            }
-            ChangeDetail::RenameColumn { from, .. } => broken.push((*k, from.to_ascii_lowercase())),
-            ChangeDetail::ModifyColumnType { column, .. }
-            | ChangeDetail::MakeNullable { column }
-            | ChangeDetail::MakeNotNull { column }
-            | ChangeDetail::ChangeDefault { column, .. } => {
-                modified.push((*k, old_name(renames, column).to_ascii_lowercase()))
-            }
-            _ => {}
-        }
-    }
-    let every: Vec<usize> = changes.iter().map(|(k, _)| *k).collect();
-    let mut done = BTreeSet::new();
-    for mv in ctx.catalog.views_reading(&before.id, &[]) {
-        let Some(reads) = mv.reads.get(&before.id) else {
-            continue;
-        };
-        let breaks: Vec<&(usize, String)> =
-            broken.iter().filter(|(_, c)| reads.contains(c)).collect();
-        let touches: Vec<usize> = modified
-            .iter()
-            .filter(|(_, c)| reads.contains(c))
-            .map(|(k, _)| *k)
-            .collect();
-        if !breaks.is_empty() {
-            let serves: Vec<usize> = breaks.iter().map(|(k, _)| *k).collect();
-            for (k, col) in &breaks {
-                g.note(
-                    *k,
-                    format!(
-                        "materialized view {} reads {col}: it is dropped and re-created from its \
-                         definition; review the definition before approving, re-creating it fails \
-                         while it still names {col}",
-                        mv.id
-                    ),
-                );
-            }
-            g.push(
-                Step::RebuildMv {
-                    mv: mv.id.clone(),
-                    statements: vec![
-                        Statement::DropMaterializedView {
-                            mv: mv.id.clone(),
-                            if_exists: false,
-                        },
-                        Statement::CreateMaterializedView {
-                            mv: mv.id.clone(),
-                            definition: mv.create_sql.clone(),
-                        },
-                    ],
-                },
-                if swapped { every.clone() } else { serves },
-            );
-            done.insert(mv.id.clone());
-        } else if swapped || !touches.is_empty() {
-            g.push(
-                Step::ReactivateMv {
-                    mv: mv.id.clone(),
-                    statements: vec![
-                        Statement::AlterMaterializedViewActive { mv: mv.id.clone() },
-                        Statement::RefreshMaterializedView { mv: mv.id.clone() },
-                    ],
-                },
-                if swapped { every.clone() } else { touches },
-            );
-            done.insert(mv.id.clone());
-        }
-    }
 }

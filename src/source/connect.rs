@@ -65,7 +65,11 @@ pub(crate) fn table_from_envelope(
     });
     let Some(row) = row else { return Ok(None) };
     let which = row.get("field").and_then(Value::as_str).unwrap_or("after");
-    let row_fields = row.get("fields").and_then(Value::as_array).cloned().unwrap_or_default();
+    let row_fields = row
+        .get("fields")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut columns = Vec::with_capacity(row_fields.len());
     for (i, f) in row_fields.iter().enumerate() {
         let path = format!("schema.fields[{which}].fields[{i}]");
@@ -257,29 +261,47 @@ mod tests {
         let pg = SourceDialect::Postgres;
         let t = infer(json!({"type":"string","name":"io.debezium.data.Uuid"}), pg);
         assert_eq!(t.name, "UUID");
-        let t = infer(json!({"type":"string","name":"io.debezium.time.ZonedTimestamp"}), pg);
+        let t = infer(
+            json!({"type":"string","name":"io.debezium.time.ZonedTimestamp"}),
+            pg,
+        );
         assert_eq!(t.name, "TIMESTAMPTZ");
-        let t = infer(json!({"type":"array","items":{"type":"int32","optional":true}}), pg);
+        let t = infer(
+            json!({"type":"array","items":{"type":"int32","optional":true}}),
+            pg,
+        );
         assert_eq!(t.name, "_INT4");
         let t = infer(
             json!({"type":"bytes","name":DECIMAL,"parameters":{"scale":"4","connect.decimal.precision":"12"}}),
             pg,
         );
-        assert_eq!((t.name.as_str(), t.length, t.scale), ("NUMERIC", Some(12), Some(4)));
+        assert_eq!(
+            (t.name.as_str(), t.length, t.scale),
+            ("NUMERIC", Some(12), Some(4))
+        );
     }
 
     #[test]
     fn mysql_types_and_propagated_source_types() {
         let my = SourceDialect::Mysql;
-        let t = infer(json!({"type":"string","name":"io.debezium.data.Enum","parameters":{"allowed":"a,b,c"}}), my);
+        let t = infer(
+            json!({"type":"string","name":"io.debezium.data.Enum","parameters":{"allowed":"a,b,c"}}),
+            my,
+        );
         assert_eq!((t.name.as_str(), t.enum_values.len()), ("ENUM", 3));
         let t = infer(
             json!({"type":"int64","parameters":{"__debezium.source.column.type":"INT UNSIGNED","__debezium.source.column.length":"10"}}),
             my,
         );
-        assert_eq!((t.name.as_str(), t.unsigned, t.length), ("INT", true, Some(10)));
+        assert_eq!(
+            (t.name.as_str(), t.unsigned, t.length),
+            ("INT", true, Some(10))
+        );
         assert_eq!(t.connect_type.as_deref(), Some("int64"));
-        let t = infer(json!({"type":"int64","name":"io.debezium.time.MicroTimestamp"}), my);
+        let t = infer(
+            json!({"type":"int64","name":"io.debezium.time.MicroTimestamp"}),
+            my,
+        );
         assert_eq!(t.name, "DATETIME");
     }
 

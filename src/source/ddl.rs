@@ -29,7 +29,10 @@ pub struct QualifiedName {
 impl QualifiedName {
     /// The table id, resolving an unqualified name in `default_db`.
     pub fn to_table_id(&self, default_db: &str) -> TableId {
-        TableId::new(self.database.as_deref().unwrap_or(default_db), self.name.as_str())
+        TableId::new(
+            self.database.as_deref().unwrap_or(default_db),
+            self.name.as_str(),
+        )
     }
 
     /// Whether this name designates `id` (ASCII case-insensitive; an
@@ -156,8 +159,7 @@ pub fn analyze(ddl: &str) -> DdlAnalysis {
                             e.to_string()
                         });
                         let found = fallback::renames(part);
-                        out.from_fallback |=
-                            !found.columns.is_empty() || !found.tables.is_empty();
+                        out.from_fallback |= !found.columns.is_empty() || !found.tables.is_empty();
                         out.column_renames.extend(found.columns);
                         out.table_renames.extend(found.tables);
                     }
@@ -268,7 +270,10 @@ pub fn split_statements(text: &str) -> Vec<String> {
         if !has_code && (c == 'D' || c == 'd') {
             let rest: String = chars[i..].iter().take_while(|c| **c != '\n').collect();
             let mut words = rest.split_whitespace();
-            if words.next().is_some_and(|w| w.eq_ignore_ascii_case("DELIMITER")) {
+            if words
+                .next()
+                .is_some_and(|w| w.eq_ignore_ascii_case("DELIMITER"))
+            {
                 if let Some(d) = words.next() {
                     delimiter = d.to_string();
                     cur.clear();
@@ -278,7 +283,11 @@ pub fn split_statements(text: &str) -> Vec<String> {
                 }
             }
         }
-        let starts = |s: &str, at: usize| s.chars().enumerate().all(|(k, sc)| chars.get(at + k) == Some(&sc));
+        let starts = |s: &str, at: usize| {
+            s.chars()
+                .enumerate()
+                .all(|(k, sc)| chars.get(at + k) == Some(&sc))
+        };
         if c == '\'' || c == '"' || c == '`' {
             has_code = true;
             cur.push(c);
@@ -303,8 +312,8 @@ pub fn split_statements(text: &str) -> Vec<String> {
             }
             continue;
         }
-        let line_comment = c == '#'
-            || (starts("--", i) && chars.get(i + 2).is_none_or(|n| n.is_whitespace()));
+        let line_comment =
+            c == '#' || (starts("--", i) && chars.get(i + 2).is_none_or(|n| n.is_whitespace()));
         if line_comment {
             while i < chars.len() && chars[i] != '\n' {
                 cur.push(chars[i]);
@@ -362,7 +371,10 @@ mod tests {
 
     #[test]
     fn column_renames() {
-        assert_eq!(renames("ALTER TABLE t RENAME COLUMN a TO b"), [("a".into(), "b".into())]);
+        assert_eq!(
+            renames("ALTER TABLE t RENAME COLUMN a TO b"),
+            [("a".into(), "b".into())]
+        );
         assert_eq!(
             renames("ALTER TABLE customers CHANGE COLUMN last_name surname VARCHAR(255) NOT NULL"),
             [("last_name".into(), "surname".into())]
@@ -391,9 +403,18 @@ mod tests {
     fn kinds_and_errors() {
         let a = analyze("DROP TABLE `inventory`.`orders`");
         assert_eq!(a.statements[0].kind, StatementKind::DropTable);
-        assert_eq!(a.statements[0].tables[0].database.as_deref(), Some("inventory"));
-        assert_eq!(analyze("TRUNCATE TABLE t").statements[0].kind, StatementKind::Truncate);
-        assert_eq!(analyze("CREATE DATABASE d").statements[0].kind, StatementKind::Other);
+        assert_eq!(
+            a.statements[0].tables[0].database.as_deref(),
+            Some("inventory")
+        );
+        assert_eq!(
+            analyze("TRUNCATE TABLE t").statements[0].kind,
+            StatementKind::Truncate
+        );
+        assert_eq!(
+            analyze("CREATE DATABASE d").statements[0].kind,
+            StatementKind::Other
+        );
         let a = analyze("ALTER TABLE t FROBNICATE");
         assert!(!a.parsed());
         assert!(a.column_renames.is_empty());
@@ -402,7 +423,8 @@ mod tests {
 
     #[test]
     fn fallback_reads_renames_of_unparsed_statements() {
-        let a = analyze("ALTER TABLE t CHANGE COLUMN a b INT, ALGORITHM=INPLACE, LOCK=NONE WITH FROBS");
+        let a =
+            analyze("ALTER TABLE t CHANGE COLUMN a b INT, ALGORITHM=INPLACE, LOCK=NONE WITH FROBS");
         assert!(!a.parsed());
         assert_eq!(a.column_renames.len(), 1);
         assert!(a.from_fallback);

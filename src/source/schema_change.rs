@@ -118,9 +118,19 @@ pub(crate) fn decode(
     for (i, change) in changes.iter().enumerate() {
         let path = format!("payload.tableChanges[{i}]");
         let Value::Object(change) = change else {
-            return Err(ctx.invalid(&path, format!("expected an object, found {}", kind_of(change))));
+            return Err(ctx.invalid(
+                &path,
+                format!("expected an object, found {}", kind_of(change)),
+            ));
         };
-        table_changes.push(decode_change(change, &path, &default_db, dialect, &renames, ctx)?);
+        table_changes.push(decode_change(
+            change,
+            &path,
+            &default_db,
+            dialect,
+            &renames,
+            ctx,
+        )?);
     }
     Ok(SchemaChangeEvent {
         database,
@@ -155,8 +165,12 @@ fn decode_change(
     };
     let raw_id = opt_str(change, "id", &format!("{path}.id"), ctx)?
         .ok_or_else(|| ctx.not_debezium(format!("missing field `{path}.id`")))?;
-    let names = parse_id(&raw_id)
-        .ok_or_else(|| ctx.invalid(&format!("{path}.id"), format!("cannot read table id `{raw_id}`")))?;
+    let names = parse_id(&raw_id).ok_or_else(|| {
+        ctx.invalid(
+            &format!("{path}.id"),
+            format!("cannot read table id `{raw_id}`"),
+        )
+    })?;
     let ids: Vec<TableId> = names.iter().map(|n| table_id_of(n, default_db)).collect();
     let explicit_prev = opt_str(change, "previousId", &format!("{path}.previousId"), ctx)?
         .and_then(|p| parse_id(&p))
@@ -168,13 +182,22 @@ fn decode_change(
         _ => {
             return Err(ctx.invalid(
                 &format!("{path}.id"),
-                format!("expected one or two table names, found {} in `{raw_id}`", ids.len()),
+                format!(
+                    "expected one or two table names, found {} in `{raw_id}`",
+                    ids.len()
+                ),
             ))
         }
     };
     let table = match change.get("table") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(t)) => Some(decode_table(t, &id, dialect, &format!("{path}.table"), ctx)?),
+        Some(Value::Object(t)) => Some(decode_table(
+            t,
+            &id,
+            dialect,
+            &format!("{path}.table"),
+            ctx,
+        )?),
         Some(other) => {
             return Err(ctx.invalid(
                 &format!("{path}.table"),
@@ -305,18 +328,33 @@ fn decode_table(
         columns.push(decode_column(c, i, &cpath, ctx)?);
     }
     columns.sort_by_key(|c| c.position);
-    let primary_key = str_array(t, "primaryKeyColumnNames", &format!("{path}.primaryKeyColumnNames"), ctx)?;
+    let primary_key = str_array(
+        t,
+        "primaryKeyColumnNames",
+        &format!("{path}.primaryKeyColumnNames"),
+        ctx,
+    )?;
     Ok(SourceTable {
         id: id.clone(),
         dialect,
         columns,
         primary_key,
-        charset: opt_str(t, "defaultCharsetName", &format!("{path}.defaultCharsetName"), ctx)?,
+        charset: opt_str(
+            t,
+            "defaultCharsetName",
+            &format!("{path}.defaultCharsetName"),
+            ctx,
+        )?,
         comment: opt_str(t, "comment", &format!("{path}.comment"), ctx)?,
     })
 }
 
-fn decode_column(c: &Map<String, Value>, index: usize, path: &str, ctx: &Ctx) -> Result<SourceColumn> {
+fn decode_column(
+    c: &Map<String, Value>,
+    index: usize,
+    path: &str,
+    ctx: &Ctx,
+) -> Result<SourceColumn> {
     let f = |k: &str| format!("{path}.{k}");
     let name = opt_str(c, "name", &f("name"), ctx)?
         .ok_or_else(|| ctx.not_debezium(format!("missing field `{}`", f("name"))))?;
@@ -327,7 +365,8 @@ fn decode_column(c: &Map<String, Value>, index: usize, path: &str, ctx: &Ctx) ->
     };
     let (type_name, unsigned) = normalize_type_name(&type_text);
     let position = match opt_i64(c, "position", &f("position"), ctx)? {
-        Some(p) => u32::try_from(p).map_err(|_| ctx.invalid(&f("position"), format!("out of range: {p}")))?,
+        Some(p) => u32::try_from(p)
+            .map_err(|_| ctx.invalid(&f("position"), format!("out of range: {p}")))?,
         None => u32::try_from(index + 1).unwrap_or(u32::MAX),
     };
     let length = opt_i64(c, "length", &f("length"), ctx)?.and_then(|l| u64::try_from(l).ok());
@@ -366,7 +405,8 @@ fn decode_column(c: &Map<String, Value>, index: usize, path: &str, ctx: &Ctx) ->
         nullable,
         default,
         comment: opt_str(c, "comment", &f("comment"), ctx)?,
-        auto_increment: opt_bool(c, "autoIncremented", &f("autoIncremented"), ctx)?.unwrap_or(false),
+        auto_increment: opt_bool(c, "autoIncremented", &f("autoIncremented"), ctx)?
+            .unwrap_or(false),
     })
 }
 
@@ -394,11 +434,18 @@ fn unquote_enum_value(v: &str) -> String {
     }
 }
 
-pub(crate) fn opt_str(m: &Map<String, Value>, key: &str, path: &str, ctx: &Ctx) -> Result<Option<String>> {
+pub(crate) fn opt_str(
+    m: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    ctx: &Ctx,
+) -> Result<Option<String>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(ctx.invalid(path, format!("expected a string, found {}", kind_of(other)))),
+        Some(other) => {
+            Err(ctx.invalid(path, format!("expected a string, found {}", kind_of(other))))
+        }
     }
 }
 
@@ -409,7 +456,10 @@ fn opt_i64(m: &Map<String, Value>, key: &str, path: &str, ctx: &Ctx) -> Result<O
             .as_i64()
             .map(Some)
             .ok_or_else(|| ctx.invalid(path, format!("expected an integer, found {n}"))),
-        Some(other) => Err(ctx.invalid(path, format!("expected an integer, found {}", kind_of(other)))),
+        Some(other) => Err(ctx.invalid(
+            path,
+            format!("expected an integer, found {}", kind_of(other)),
+        )),
     }
 }
 
@@ -417,7 +467,10 @@ fn opt_bool(m: &Map<String, Value>, key: &str, path: &str, ctx: &Ctx) -> Result<
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(ctx.invalid(path, format!("expected a boolean, found {}", kind_of(other)))),
+        Some(other) => Err(ctx.invalid(
+            path,
+            format!("expected a boolean, found {}", kind_of(other)),
+        )),
     }
 }
 
@@ -435,7 +488,9 @@ fn str_array(m: &Map<String, Value>, key: &str, path: &str, ctx: &Ctx) -> Result
                 )),
             })
             .collect(),
-        Some(other) => Err(ctx.invalid(path, format!("expected an array, found {}", kind_of(other)))),
+        Some(other) => {
+            Err(ctx.invalid(path, format!("expected an array, found {}", kind_of(other))))
+        }
     }
 }
 
@@ -453,8 +508,14 @@ mod tests {
             parse_id(r#""test"."table2","test"."table1""#).map(|v| v.len()),
             Some(2)
         );
-        assert_eq!(parse_id("test.table"), Some(vec![vec!["test".into(), "table".into()]]));
-        assert_eq!(parse_id(r#""a""b"."c""#), Some(vec![vec!["a\"b".into(), "c".into()]]));
+        assert_eq!(
+            parse_id("test.table"),
+            Some(vec![vec!["test".into(), "table".into()]])
+        );
+        assert_eq!(
+            parse_id(r#""a""b"."c""#),
+            Some(vec![vec!["a\"b".into(), "c".into()]])
+        );
         assert_eq!(parse_id(r#""unterminated"#), None);
         assert_eq!(parse_id(""), None);
         assert_eq!(parse_id("a..b"), None);
@@ -463,9 +524,18 @@ mod tests {
     #[test]
     fn normalizes_type_names() {
         assert_eq!(normalize_type_name("INT UNSIGNED"), ("INT".into(), true));
-        assert_eq!(normalize_type_name("bigint unsigned zerofill"), ("BIGINT".into(), true));
-        assert_eq!(normalize_type_name("varchar(255)"), ("VARCHAR".into(), false));
-        assert_eq!(normalize_type_name("DOUBLE PRECISION"), ("DOUBLE PRECISION".into(), false));
+        assert_eq!(
+            normalize_type_name("bigint unsigned zerofill"),
+            ("BIGINT".into(), true)
+        );
+        assert_eq!(
+            normalize_type_name("varchar(255)"),
+            ("VARCHAR".into(), false)
+        );
+        assert_eq!(
+            normalize_type_name("DOUBLE PRECISION"),
+            ("DOUBLE PRECISION".into(), false)
+        );
     }
 
     #[test]

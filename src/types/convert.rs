@@ -73,11 +73,7 @@ pub(super) fn can_hold(target: &SrType, desired: &SrType) -> bool {
     }
     match target {
         SrType::Other { .. } | SrType::Boolean | SrType::Date => false,
-        SrType::TinyInt
-        | SrType::SmallInt
-        | SrType::Int
-        | SrType::BigInt
-        | SrType::LargeInt => {
+        SrType::TinyInt | SrType::SmallInt | SrType::Int | SrType::BigInt | SrType::LargeInt => {
             let tr = int_rank(target).unwrap_or(0);
             match desired {
                 SrType::Boolean => true,
@@ -98,9 +94,8 @@ pub(super) fn can_hold(target: &SrType, desired: &SrType) -> bool {
                 scale: ds,
             } => decimal_holds(*precision, *scale, *dp, *ds),
             SrType::Boolean => precision > scale,
-            d => int_rank(d).is_some_and(|r| {
-                u32::from(precision.saturating_sub(*scale)) >= int_digits(r)
-            }),
+            d => int_rank(d)
+                .is_some_and(|r| u32::from(precision.saturating_sub(*scale)) >= int_digits(r)),
         },
         SrType::Datetime => matches!(desired, SrType::Date),
         SrType::Json => false,
@@ -276,13 +271,11 @@ pub(super) fn classify(from: &SrType, to: &SrType) -> Conversion {
                 LOSSY_REBUILD
             }
         }
-        (SrType::Array { element: f }, SrType::Array { element: t }) => {
-            match classify(f, t) {
-                Identity => Identity,
-                Narrowing { .. } => LOSSY_REBUILD,
-                _ => Incompatible,
-            }
-        }
+        (SrType::Array { element: f }, SrType::Array { element: t }) => match classify(f, t) {
+            Identity => Identity,
+            Narrowing { .. } => LOSSY_REBUILD,
+            _ => Incompatible,
+        },
         _ => Incompatible,
     }
 }
@@ -293,7 +286,10 @@ mod tests {
 
     #[test]
     fn integer_ladder() {
-        assert_eq!(classify(&SrType::Int, &SrType::BigInt), Conversion::Widening);
+        assert_eq!(
+            classify(&SrType::Int, &SrType::BigInt),
+            Conversion::Widening
+        );
         assert_eq!(
             classify(&SrType::BigInt, &SrType::Int),
             Conversion::Narrowing { in_place: false }
@@ -311,11 +307,23 @@ mod tests {
         let v10 = SrType::Varchar { len: 10 };
         let v20 = SrType::Varchar { len: 20 };
         assert_eq!(classify(&v10, &v20), Conversion::Widening);
-        assert_eq!(classify(&v20, &v10), Conversion::Narrowing { in_place: false });
-        assert!(can_hold(&SrType::String, &SrType::Varchar { len: 1_048_576 }));
+        assert_eq!(
+            classify(&v20, &v10),
+            Conversion::Narrowing { in_place: false }
+        );
+        assert!(can_hold(
+            &SrType::String,
+            &SrType::Varchar { len: 1_048_576 }
+        ));
         assert!(can_hold(&SrType::String, &SrType::Json));
-        assert!(can_hold(&SrType::Varchar { len: 65533 }, &SrType::Varchar { len: 400_000 }));
-        assert!(!can_hold(&SrType::Varchar { len: 65534 }, &SrType::Varchar { len: 400_000 }));
+        assert!(can_hold(
+            &SrType::Varchar { len: 65533 },
+            &SrType::Varchar { len: 400_000 }
+        ));
+        assert!(!can_hold(
+            &SrType::Varchar { len: 65534 },
+            &SrType::Varchar { len: 400_000 }
+        ));
         assert_eq!(
             classify(&SrType::Datetime, &SrType::Varchar { len: 100 }),
             Conversion::Incompatible

@@ -135,7 +135,9 @@ fn matches_of(row: &MappingRow) -> String {
 
 fn section(out: &mut String, title: &str, rows: &[&MappingRow], options: &MappingOptions) {
     let _ = writeln!(out, "\n## {title}\n");
-    out.push_str("| Source | Matches | StarRocks | Example | In a primary key | Losses | Notes |\n");
+    out.push_str(
+        "| Source | Matches | StarRocks | Example | In a primary key | Losses | Notes |\n",
+    );
     out.push_str("|---|---|---|---|---|---|---|\n");
     for row in rows {
         let st = row.example.source_type();
@@ -147,7 +149,11 @@ fn section(out: &mut String, title: &str, rows: &[&MappingRow], options: &Mappin
         } else {
             format!("`{}`", key.ty)
         };
-        let losses: Vec<String> = plain.losses.iter().map(|l| format!("`{}`", l.code)).collect();
+        let losses: Vec<String> = plain
+            .losses
+            .iter()
+            .map(|l| format!("`{}`", l.code))
+            .collect();
         let _ = writeln!(
             out,
             "| {} | {} | {} | `{}` → `{}` | {} | {} | {} |",

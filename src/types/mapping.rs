@@ -185,8 +185,8 @@ pub fn find_row(dialect: SourceDialect, ty: &SourceType) -> Option<&'static Mapp
     let norm = normalize(&ty.name);
     let rows = || MAPPING_TABLE.iter().filter(|r| r.applies.matches(dialect));
     if !norm.base.is_empty() {
-        if let Some(r) =
-            rows().find(|r| matches!(r.key, Key::Native(names) if names.contains(&norm.base.as_str())))
+        if let Some(r) = rows()
+            .find(|r| matches!(r.key, Key::Native(names) if names.contains(&norm.base.as_str())))
         {
             return Some(r);
         }
@@ -197,7 +197,8 @@ pub fn find_row(dialect: SourceDialect, ty: &SourceType) -> Option<&'static Mapp
         }
     }
     if let Some(sem) = ty.semantic.as_deref().filter(|s| !s.is_empty()) {
-        if let Some(r) = rows().find(|r| matches!(r.key, Key::Semantic(names) if names.contains(&sem)))
+        if let Some(r) =
+            rows().find(|r| matches!(r.key, Key::Semantic(names) if names.contains(&sem)))
         {
             return Some(r);
         }

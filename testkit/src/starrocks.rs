@@ -135,6 +135,8 @@ pub struct Handle {
     query_addr: SocketAddr,
     http_addr: SocketAddr,
     be_addr: SocketAddr,
+    user: String,
+    password: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -155,11 +157,31 @@ impl Handle {
         self.be_addr
     }
 
+    /// `mysql://user:password@host:port/` for mysql_async.
+    pub fn mysql_url(&self) -> String {
+        format!(
+            "mysql://{}:{}@{}/",
+            self.user, self.password, self.query_addr
+        )
+    }
+
+    /// `http://host:port` of the FE (Stream Load entry, `/_testkit/faults`).
+    pub fn fe_url(&self) -> String {
+        format!("http://{}", self.http_addr)
+    }
+
     /// Stops accepting, stops the job runner and waits for the tasks.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        if self.shutdown.send(true).is_err() {
+            tracing::debug!("emulator tasks already stopped");
+        }
         for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            if tokio::time::timeout(Duration::from_secs(5), t)
+                .await
+                .is_err()
+            {
+                tracing::warn!("an emulator task did not stop within 5 s");
+            }
         }
     }
 }
@@ -185,34 +207,25 @@ impl Server {
             password: cfg.password.clone(),
             be_addr,
         });
-        let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(http::serve(
-            fe,
-            ctx.clone(),
-            http::fe,
-            false,
-            rx.clone(),
-        )));
-        tasks.push(tokio::spawn(http::serve(
-            be,
-            ctx,
-            http::be,
-            true,
-            rx.clone(),
-        )));
-        tasks.push(tokio::spawn(mysql_loop(
-            q,
-            engine.clone(),
-            cfg.user.clone(),
-            cfg.password.clone(),
-            rx.clone(),
-        )));
-        tasks.push(tokio::spawn(job_loop(engine, rx)));
+        let tasks = vec![
+            tokio::spawn(http::serve(fe, ctx.clone(), http::fe, false, rx.clone())),
+            tokio::spawn(http::serve(be, ctx, http::be, true, rx.clone())),
+            tokio::spawn(mysql_loop(
+                q,
+                engine.clone(),
+                cfg.user.clone(),
+                cfg.password.clone(),
+                rx.clone(),
+            )),
+            tokio::spawn(job_loop(engine, rx)),
+        ];
         tracing::info!(%query_addr, %http_addr, %be_addr, version = %cfg.version, "starrocks emulator started");
         Ok(Handle {
             query_addr,
             http_addr,
             be_addr,
+            user: cfg.user,
+            password: cfg.password,
             shutdown: tx,
             tasks,
         })
@@ -256,7 +269,9 @@ async fn job_loop(engine: Arc<Mutex<Engine>>, mut shutdown: watch::Receiver<bool
             _ = shutdown.changed() => break,
             _ = every.tick() => {
                 if let Ok(mut e) = engine.lock() {
-                    e.tick();
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.tick())).is_err() {
+                        tracing::error!("schema-change job runner panicked");
+                    }
                 }
             }
         }

@@ -246,3 +246,30 @@ async fn information_schema_tables_and_tables_config() {
     assert_eq!(full[0].len(), 9);
     sr.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn decimals_print_with_their_scale() {
+    let sr = start().await;
+    let mut c = setup(&sr).await;
+    exec(&mut c, "CREATE TABLE money (id INT NOT NULL, amount DECIMAL(10,2)) PRIMARY KEY(id) DISTRIBUTED BY HASH(id)").await;
+    exec(
+        &mut c,
+        "INSERT INTO money VALUES (1, 1.5), (2, 2), (3, 10.25)",
+    )
+    .await;
+    assert_eq!(
+        rows(
+            &mut c,
+            "SELECT amount FROM money WHERE amount > 1.9 ORDER BY id"
+        )
+        .await,
+        vec![vec![Some("2.00".into())], vec![Some("10.25".into())]]
+    );
+    assert_eq!(
+        scalar(&mut c, "SELECT amount FROM money WHERE id = 1")
+            .await
+            .as_deref(),
+        Some("1.50")
+    );
+    sr.handle.shutdown().await;
+}

@@ -263,8 +263,13 @@ async fn rename_column_rules() {
         ddl.contains("PRIMARY KEY(`id`, `k2`)") && ddl.contains("HASH(`id`)"),
         "{ddl}"
     );
-    let (_, msg) = err(&mut c, "SELECT k1 FROM tab1").await;
-    assert!(msg.contains("k1"), "{msg}");
+    assert_eq!(
+        err(&mut c, "SELECT k1 FROM tab1").await,
+        (
+            1064,
+            "Getting analyzing error. Detail message: Unknown column 'k1' in 'tab1'.".to_string()
+        )
+    );
     let (code, msg) = err(&mut c, "ALTER TABLE tab1 ADD COLUMN k1 INT").await;
     assert_eq!(code, 1064);
     assert!(msg.contains("k1") && msg.contains("renamed"), "{msg}");
@@ -405,5 +410,71 @@ async fn databases_tables_drop_truncate_rename_swap() {
         .map(|r| r[0].clone().unwrap())
         .collect();
     assert_eq!(dbs, vec!["information_schema"]);
+    sr.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn primary_key_rules_at_create() {
+    let sr = start().await;
+    let mut c = setup(&sr).await;
+    let (code, msg) = err(
+        &mut c,
+        "CREATE TABLE p (d DECIMAL(10,2) NOT NULL, v INT) PRIMARY KEY(d) DISTRIBUTED BY HASH(d)",
+    )
+    .await;
+    assert_eq!(code, 1064);
+    assert!(msg.contains("key column"), "{msg}");
+    let (_, msg) = err(
+        &mut c,
+        "CREATE TABLE p (v INT, k INT NOT NULL) PRIMARY KEY(k) DISTRIBUTED BY HASH(k)",
+    )
+    .await;
+    assert!(msg.contains("ordered prefix"), "{msg}");
+    // PK columns are NOT NULL even when not written
+    exec(
+        &mut c,
+        "CREATE TABLE p (k INT, v INT) PRIMARY KEY(k) DISTRIBUTED BY HASH(k)",
+    )
+    .await;
+    assert!(show_create(&mut c, "p")
+        .await
+        .contains("`k` int(11) NOT NULL"));
+    assert_eq!(
+        err(&mut c, "ALTER TABLE p DROP COLUMN nope").await.1,
+        "Column[nope] does not exists"
+    );
+    let (code, msg) = err(&mut c, "ALTER TABLE missing ADD COLUMN x INT").await;
+    assert_eq!(code, 1064);
+    assert!(msg.contains("missing"), "{msg}");
+    sr.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn varchar_widening_is_a_job_without_fast_schema_evolution() {
+    let sr = start().await;
+    let mut c = setup(&sr).await;
+    exec(
+        &mut c,
+        "CREATE TABLE f (k INT, s VARCHAR(10)) DUPLICATE KEY(k) DISTRIBUTED BY HASH(k) \
+         PROPERTIES (\"fast_schema_evolution\" = \"false\")",
+    )
+    .await;
+    exec(&mut c, "ALTER TABLE f MODIFY COLUMN s VARCHAR(20)").await;
+    assert_eq!(wait_job(&mut c, "f").await[9].as_deref(), Some("FINISHED"));
+    assert!(show_create(&mut c, "f")
+        .await
+        .contains("`s` varchar(20) NULL"));
+    exec(
+        &mut c,
+        "INSERT INTO f WITH LABEL ins_1 (k, s) VALUES (1, 'x')",
+    )
+    .await;
+    assert_eq!(
+        scalar(&mut c, "SELECT s FROM f").await.as_deref(),
+        Some("x")
+    );
+    let (code, msg) = err(&mut c, "ALTER TABLE f ADD ROLLUP r1 (k)").await;
+    assert_eq!(code, 1064);
+    assert!(msg.contains("ROLLUP"), "{msg}");
     sr.handle.shutdown().await;
 }

@@ -58,6 +58,20 @@ async fn mv_rows_follow_loads_and_refresh() {
         Some("2")
     );
     assert_eq!(mv_state(&mut c).await, ("true".into(), String::new()));
+    let (cols, r) = rows_named(&mut c, "SHOW MATERIALIZED VIEWS FROM d LIKE 'cu%'").await;
+    assert_eq!(
+        &cols[..6],
+        [
+            "id",
+            "database_name",
+            "name",
+            "refresh_type",
+            "is_active",
+            "inactive_reason"
+        ]
+    );
+    assert_eq!(r[0][2].as_deref(), Some("cur"));
+    assert_eq!(r[0][4].as_deref(), Some("true"));
     let (cols, r) = rows_named(&mut c, "SHOW CREATE MATERIALIZED VIEW cur").await;
     assert_eq!(cols, vec!["Materialized View", "Create Materialized View"]);
     let text = r[0][1].clone().unwrap();

@@ -127,7 +127,7 @@ async fn refuse_connections_fault() {
 #[tokio::test]
 async fn mysql_async_pool_reuses_connections() {
     let sr = start().await;
-    let url = format!("mysql://root@{}/", sr.handle.query_addr());
+    let url = sr.handle.mysql_url();
     let pool = mysql_async::Pool::new(url.as_str());
     for i in 0..3 {
         let mut c = pool.get_conn().await.expect("pooled connection");
@@ -140,5 +140,23 @@ async fn mysql_async_pool_reuses_connections() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     pool.disconnect().await.expect("pool disconnects");
+    sr.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn select_sleep_does_not_block_other_sessions() {
+    let sr = start().await;
+    let mut a = sr.conn().await;
+    let mut b = sr.conn().await;
+    let sleeper = tokio::spawn(async move {
+        let v = scalar(&mut a, "SELECT SLEEP(1)").await;
+        (a, v)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(scalar(&mut b, "SELECT 7").await.as_deref(), Some("7"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let (_a, v) = sleeper.await.unwrap();
+    assert_eq!(v.as_deref(), Some("0"));
     sr.handle.shutdown().await;
 }

@@ -72,9 +72,9 @@ async fn pause_alter_resume_stop() {
     exec(&mut c, "RESUME ROUTINE LOAD FOR d.job_orders").await;
     assert_eq!(state(&mut c).await.0, "RUNNING");
     exec(&mut c, "STOP ROUTINE LOAD FOR d.job_orders").await;
-    assert!(
-        rows(&mut c, "SHOW ROUTINE LOAD").await.is_empty() || state(&mut c).await.0 == "STOPPED"
-    );
+    assert_eq!(state(&mut c).await.0, "STOPPED");
+    assert!(rows(&mut c, "SHOW ROUTINE LOAD").await.is_empty());
+    assert_eq!(rows(&mut c, "SHOW ALL ROUTINE LOAD").await.len(), 1);
     assert_eq!(
         err(&mut c, "RESUME ROUTINE LOAD FOR d.job_orders").await.0,
         1064

@@ -317,3 +317,79 @@ async fn json_array_without_strip_outer_array_fails() {
     assert_eq!(r["Status"], "Fail");
     sr.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn loading_directly_on_the_be_works() {
+    let sr = start().await;
+    let mut c = setup(&sr).await;
+    let r = client()
+        .put(format!(
+            "http://{}/api/d/pk/_stream_load",
+            sr.handle.be_http_addr()
+        ))
+        .basic_auth("root", Some(""))
+        .header("format", "json")
+        .header("label", "direct1")
+        .body(r#"{"id":42,"name":"be"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let v: Value = serde_json::from_str(&r.text().await.unwrap()).unwrap();
+    assert_eq!(v["Status"], "Success", "{v}");
+    assert_eq!(
+        scalar(&mut c, "SELECT name FROM pk WHERE id = 42")
+            .await
+            .as_deref(),
+        Some("be")
+    );
+    sr.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn same_label_while_the_first_load_runs_reports_running() {
+    let sr = start().await;
+    let mut c = setup(&sr).await;
+    sr.faults(r#"{"delay_stream_load_ms": 4000}"#).await;
+    let be = format!("http://{}/api/d/pk/_stream_load", sr.handle.be_http_addr());
+    let first = {
+        let be = be.clone();
+        tokio::spawn(async move {
+            client()
+                .put(be)
+                .basic_auth("root", Some(""))
+                .header("format", "json")
+                .header("label", "slow1")
+                .body(r#"{"id":1}"#)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let second = client()
+        .put(be)
+        .basic_auth("root", Some(""))
+        .header("format", "json")
+        .header("label", "slow1")
+        .body(r#"{"id":1}"#)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let second: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(second["Status"], "Label Already Exists");
+    assert_eq!(second["ExistingJobStatus"], "RUNNING");
+    let first: Value = serde_json::from_str(&first.await.unwrap()).unwrap();
+    assert_eq!(first["Status"], "Success", "{first}");
+    assert_eq!(
+        scalar(&mut c, "SELECT COUNT(*) FROM pk").await.as_deref(),
+        Some("1")
+    );
+    sr.handle.shutdown().await;
+}

@@ -35,7 +35,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// Trailing zeros are kept: `-1` with scale 2 is `-0.01`, `-100` is `-1.00`.
 pub(crate) fn decimal_text(bytes: &[u8], scale: i32, field: &str) -> Result<String, Error> {
     if scale.unsigned_abs() > 1000 {
-        return Err(Error::invalid(field, format!("decimal scale {scale} out of range")));
+        return Err(Error::invalid(
+            field,
+            format!("decimal scale {scale} out of range"),
+        ));
     }
     let negative = bytes.first().is_some_and(|b| b & 0x80 != 0);
     let magnitude: String = if bytes.len() <= 16 {
@@ -157,7 +160,16 @@ mod tests {
 
     #[test]
     fn long_decimals_match_the_short_path() {
-        for v in [0i128, 1, -1, 255, -256, i128::MAX, i128::MIN, 10i128.pow(30) + 7] {
+        for v in [
+            0i128,
+            1,
+            -1,
+            255,
+            -256,
+            i128::MAX,
+            i128::MIN,
+            10i128.pow(30) + 7,
+        ] {
             let short = decimal_text(&v.to_be_bytes(), 3, "f").unwrap();
             let mut long = vec![if v < 0 { 0xff } else { 0 }; 4];
             long.extend_from_slice(&v.to_be_bytes());
@@ -176,9 +188,20 @@ mod tests {
     fn bits_and_hex() {
         assert_eq!(bits_value(&[5], Some(3)), serde_json::json!(5));
         assert_eq!(bits_value(&[0x01, 0x02], Some(16)), serde_json::json!(513));
-        assert_eq!(bits_value(&[0xff; 9], Some(70)).as_str().map(str::len), Some(70));
-        assert_eq!(bits_value(&[1, 0, 0, 0, 0, 0, 0, 0, 0x80], Some(72)).as_str().map(|s| s.starts_with("1")), Some(true));
+        assert_eq!(
+            bits_value(&[0xff; 9], Some(70)).as_str().map(str::len),
+            Some(70)
+        );
+        assert_eq!(
+            bits_value(&[1, 0, 0, 0, 0, 0, 0, 0, 0x80], Some(72))
+                .as_str()
+                .map(|s| s.starts_with("1")),
+            Some(true)
+        );
         assert_eq!(hex(&[0xde, 0xad, 0xbe, 0xef]), "deadbeef");
-        assert_eq!(encode_base64(b"__debezium_unavailable_value"), "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==");
+        assert_eq!(
+            encode_base64(b"__debezium_unavailable_value"),
+            "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ=="
+        );
     }
 }

@@ -190,11 +190,32 @@ impl RawRow {
         m.insert(before.into(), self.before.clone().unwrap_or(Value::Null));
         m.insert(after.into(), self.after.clone().unwrap_or(Value::Null));
         m.insert(pos.into(), Value::from(self.source_position.as_str()));
-        m.insert(time.into(), self.event_time.clone().map_or(Value::Null, Value::String));
+        m.insert(
+            time.into(),
+            self.event_time.clone().map_or(Value::Null, Value::String),
+        );
         m.insert(topic.into(), Value::from(self.topic.as_str()));
         m.insert(partition.into(), Value::from(self.partition));
         m.insert(offset.into(), Value::from(self.offset));
         Value::Object(m)
+    }
+}
+
+/// Serializes as [`RawRow::to_json`] does, without copying the row images.
+impl serde::Serialize for RawRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let [op, before, after, pos, time, topic, partition, offset] = RAW_COLUMNS;
+        let mut m = s.serialize_map(Some(RAW_COLUMNS.len()))?;
+        m.serialize_entry(op, self.op.code())?;
+        m.serialize_entry(before, &self.before)?;
+        m.serialize_entry(after, &self.after)?;
+        m.serialize_entry(pos, &self.source_position)?;
+        m.serialize_entry(time, &self.event_time)?;
+        m.serialize_entry(topic, &self.topic)?;
+        m.serialize_entry(partition, &self.partition)?;
+        m.serialize_entry(offset, &self.offset)?;
+        m.end()
     }
 }
 
@@ -237,7 +258,10 @@ fn malformed(what: &'static str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn part<T: serde::de::DeserializeOwned>(raw: Option<&RawValue>, what: &'static str) -> Result<Option<T>> {
+fn part<T: serde::de::DeserializeOwned>(
+    raw: Option<&RawValue>,
+    what: &'static str,
+) -> Result<Option<T>> {
     raw.map(|r| serde_json::from_str::<Option<T>>(r.get()))
         .transpose()
         .map(Option::flatten)
@@ -349,8 +373,16 @@ impl Decoder {
             reason: format!("{side} is missing"),
         };
         let cfg = &self.config;
-        let before = p.before.as_ref().map(|m| convert_row(&schema, m, cfg)).transpose()?;
-        let after = p.after.as_ref().map(|m| convert_row(&schema, m, cfg)).transpose()?;
+        let before = p
+            .before
+            .as_ref()
+            .map(|m| convert_row(&schema, m, cfg))
+            .transpose()?;
+        let after = p
+            .after
+            .as_ref()
+            .map(|m| convert_row(&schema, m, cfg))
+            .transpose()?;
         let raw = opts.raw.then(|| RawRow {
             op,
             before: before.as_ref().map(|r| self.raw_image(r)),
@@ -374,7 +406,9 @@ impl Decoder {
                     }
                     mirror.push(upsert(after));
                 }
-                Op::Delete => mirror.push(delete(&before.ok_or_else(|| need("before"))?, keys, &code)?),
+                Op::Delete => {
+                    mirror.push(delete(&before.ok_or_else(|| need("before"))?, keys, &code)?)
+                }
                 Op::Truncate => {}
             }
         }
@@ -389,7 +423,10 @@ impl Decoder {
     fn raw_image(&self, row: &Row) -> Value {
         let mut m = row.values.clone();
         for c in &row.unavailable {
-            m.insert(c.clone(), Value::from(self.config.unavailable_placeholder()));
+            m.insert(
+                c.clone(),
+                Value::from(self.config.unavailable_placeholder()),
+            );
         }
         Value::Object(m)
     }
@@ -400,7 +437,9 @@ impl Decoder {
 fn key_columns(key: &str) -> Result<Option<Vec<String>>> {
     let v: Value = serde_json::from_str(key).map_err(|e| malformed("key", e))?;
     let obj = match &v {
-        Value::Object(o) if o.contains_key("payload") && o.contains_key("schema") => o.get("payload"),
+        Value::Object(o) if o.contains_key("payload") && o.contains_key("schema") => {
+            o.get("payload")
+        }
         Value::Null => None,
         other => Some(other),
     };
@@ -436,10 +475,14 @@ fn delete(before: &Row, keys: Option<&[String]>, code: &str) -> Result<MirrorRow
     match keys {
         Some(keys) => {
             for k in keys {
-                let v = before.values.get(k).filter(|v| !v.is_null()).ok_or_else(|| Error::Envelope {
-                    op: code.to_string(),
-                    reason: format!("key column {k} missing from before"),
-                })?;
+                let v = before
+                    .values
+                    .get(k)
+                    .filter(|v| !v.is_null())
+                    .ok_or_else(|| Error::Envelope {
+                        op: code.to_string(),
+                        reason: format!("key column {k} missing from before"),
+                    })?;
                 values.insert(k.clone(), v.clone());
             }
         }
@@ -457,7 +500,10 @@ fn source_position(src: &Map<String, Value>) -> String {
     if let Some(lsn) = src.get("lsn").and_then(Value::as_i64) {
         return format!("pg:{lsn:020}");
     }
-    match (src.get("file").and_then(Value::as_str), src.get("pos").and_then(Value::as_i64)) {
+    match (
+        src.get("file").and_then(Value::as_str),
+        src.get("pos").and_then(Value::as_i64),
+    ) {
         (Some(file), Some(pos)) => {
             let row = src.get("row").and_then(Value::as_i64).unwrap_or(0);
             format!("mysql:{file}:{pos:020}:{row:010}")
@@ -467,6 +513,9 @@ fn source_position(src: &Map<String, Value>) -> String {
 }
 
 fn event_time(src: Option<&Map<String, Value>>, ts_ms: Option<i64>) -> Option<String> {
-    let ms = src.and_then(|s| s.get("ts_ms")).and_then(Value::as_i64).or(ts_ms)?;
+    let ms = src
+        .and_then(|s| s.get("ts_ms"))
+        .and_then(Value::as_i64)
+        .or(ts_ms)?;
     format_datetime(ms.checked_mul(1000)?, "ts_ms").ok()
 }

@@ -110,22 +110,27 @@ pub struct RowSchema {
 impl RowSchema {
     /// A row schema from a column description (schemaless JSON).
     pub fn new(columns: Vec<Column>) -> RowSchema {
-        let mut h = Sha256::new();
+        let mut text = String::new();
         for c in &columns {
-            h.update(format!("{}\u{1}{:?}\u{1}{}\u{2}", c.name, c.semantic, c.optional).as_bytes());
+            text.push_str(&format!("{}\u{1}{:?}\u{1}{}\u{2}", c.name, c.semantic, c.optional));
         }
-        let digest = h.finalize();
-        let fingerprint = super::bytes::hex(&digest[..8]);
+        RowSchema::fingerprinted(columns, &text)
+    }
+
+    fn fingerprinted(columns: Vec<Column>, text: &str) -> RowSchema {
+        let digest = Sha256::digest(text.as_bytes());
         RowSchema {
             columns,
-            fingerprint,
+            fingerprint: super::bytes::hex(&digest[..8]),
         }
     }
 
     /// The row schema of a Debezium envelope schema (the `after` field, or
     /// `before` when there is no `after`), or of a row struct schema itself.
     pub fn from_connect(schema: &Value) -> Result<RowSchema, Error> {
-        let obj = schema.as_object().ok_or_else(|| Error::schema("schema is not an object"))?;
+        let obj = schema
+            .as_object()
+            .ok_or_else(|| Error::schema("schema is not an object"))?;
         let fields = fields_of(obj)?;
         let row = fields
             .iter()
@@ -135,18 +140,22 @@ impl RowSchema {
                     .iter()
                     .find(|f| f.get("field").and_then(Value::as_str) == Some("before"))
             });
-        let row_fields = match row.and_then(Value::as_object) {
-            Some(r) => fields_of(r)?,
-            None => fields,
+        let (row_fields, row_schema) = match row.and_then(Value::as_object) {
+            Some(r) => (fields_of(r)?, row.unwrap_or(schema)),
+            None => (fields, schema),
         };
         let columns = row_fields
             .iter()
             .map(|f| {
-                let f = f.as_object().ok_or_else(|| Error::schema("field schema is not an object"))?;
+                let f = f
+                    .as_object()
+                    .ok_or_else(|| Error::schema("field schema is not an object"))?;
                 column_of(f)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(RowSchema::new(columns))
+        // The exact Connect row schema (types, logical names, parameters,
+        // defaults): an int32 -> int64 change is a new schema.
+        Ok(RowSchema::fingerprinted(columns, &row_schema.to_string()))
     }
 
     /// The columns in schema order.
@@ -162,7 +171,8 @@ impl RowSchema {
         }
     }
 
-    /// 16 hex digits identifying the column list (names, meanings, nullability).
+    /// 16 hex digits identifying the row schema: the exact Connect row struct
+    /// schema when read from one, else the names, meanings and nullability.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
@@ -212,7 +222,9 @@ fn semantic_of(f: &Map<String, Value>, field: &str) -> Result<Semantic, Error> {
         "org.apache.kafka.connect.data.Decimal" => {
             let scale = param(f, "scale").unwrap_or("0");
             let scale = scale.parse::<i32>().map_err(|_| {
-                Error::schema(format!("field {field}: decimal scale {scale:?} is not an integer"))
+                Error::schema(format!(
+                    "field {field}: decimal scale {scale:?} is not an integer"
+                ))
             })?;
             Some(S::Decimal { scale })
         }

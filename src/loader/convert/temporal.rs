@@ -121,7 +121,7 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
     let y = yoe + era * 400;
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
@@ -306,7 +306,10 @@ mod tests {
             format_datetime(1_709_210_096_789_012, "f").unwrap(),
             "2024-02-29 12:34:56.789012"
         );
-        assert_eq!(format_datetime(-1, "f").unwrap(), "1969-12-31 23:59:59.999999");
+        assert_eq!(
+            format_datetime(-1, "f").unwrap(),
+            "1969-12-31 23:59:59.999999"
+        );
         assert_eq!(format_time(-3_020_399_000_000), "-838:59:59");
         assert_eq!(format_time(86_399_123_000), "23:59:59.123000");
         assert_eq!(format_time(i64::MIN).chars().next(), Some('-'));
@@ -315,7 +318,10 @@ mod tests {
     #[test]
     fn zoned_timestamps_and_zones() {
         let z = parse_zoned("2024-02-29T10:34:56.789012Z", "f").unwrap();
-        assert_eq!(format_datetime(z, "f").unwrap(), "2024-02-29 10:34:56.789012");
+        assert_eq!(
+            format_datetime(z, "f").unwrap(),
+            "2024-02-29 10:34:56.789012"
+        );
         let z2 = parse_zoned("2024-02-29T12:34:56.789012+02:00", "f").unwrap();
         assert_eq!(z, z2);
         assert_eq!(parse_zoned("1970-01-01T00:00:01Z", "f").unwrap(), 1_000_000);

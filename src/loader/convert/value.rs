@@ -30,7 +30,11 @@ pub struct Row {
 
 /// Converts a `before`/`after` object with `schema`; columns missing from the
 /// schema (schemaless descriptions need not be complete) are kept as they are.
-pub fn convert_row(schema: &RowSchema, row: &Map<String, Value>, cfg: &Config) -> Result<Row, Error> {
+pub fn convert_row(
+    schema: &RowSchema,
+    row: &Map<String, Value>,
+    cfg: &Config,
+) -> Result<Row, Error> {
     let mut out = Row {
         values: Map::with_capacity(row.len() + 1),
         unavailable: Vec::new(),
@@ -71,7 +75,9 @@ fn mismatch(field: &str, expected: &'static str, v: &Value) -> Error {
 
 fn int(v: &Value, field: &str) -> Result<i64, Error> {
     match v {
-        Value::Number(n) => n.as_i64().ok_or_else(|| Error::out_of_range(field, "a 64-bit integer")),
+        Value::Number(n) => n
+            .as_i64()
+            .ok_or_else(|| Error::out_of_range(field, "a 64-bit integer")),
         _ => Err(mismatch(field, "integer", v)),
     }
 }
@@ -82,7 +88,9 @@ fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, Error> {
 
 fn to_micros(v: i64, unit: TimeUnit, field: &str, target: &'static str) -> Result<i64, Error> {
     match unit {
-        TimeUnit::Milli => v.checked_mul(1000).ok_or_else(|| Error::out_of_range(field, target)),
+        TimeUnit::Milli => v
+            .checked_mul(1000)
+            .ok_or_else(|| Error::out_of_range(field, target)),
         TimeUnit::Micro => Ok(v),
         TimeUnit::Nano => Ok(v.div_euclid(1000)),
     }
@@ -151,28 +159,40 @@ pub fn convert_value(sem: &Semantic, v: &Value, cfg: &Config, field: &str) -> Re
             Value::String(format_datetime(shifted, field)?)
         }
         Semantic::Decimal { scale } => match v {
-            Value::String(s) => Value::String(decimal_text(&decode_base64(s, field)?, *scale, field)?),
+            Value::String(s) => {
+                Value::String(decimal_text(&decode_base64(s, field)?, *scale, field)?)
+            }
             Value::Number(_) => v.clone(),
             _ => return Err(mismatch(field, "base64 decimal", v)),
         },
         Semantic::VariableScaleDecimal => {
-            let obj = v.as_object().ok_or_else(|| mismatch(field, "{scale, value} struct", v))?;
-            let scale = obj.get("scale").map(|s| int(s, field)).transpose()?.unwrap_or(0);
-            let scale = i32::try_from(scale).map_err(|_| Error::out_of_range(field, "decimal scale"))?;
+            let obj = v
+                .as_object()
+                .ok_or_else(|| mismatch(field, "{scale, value} struct", v))?;
+            let scale = obj
+                .get("scale")
+                .map(|s| int(s, field))
+                .transpose()?
+                .unwrap_or(0);
+            let scale =
+                i32::try_from(scale).map_err(|_| Error::out_of_range(field, "decimal scale"))?;
             let value = obj.get("value").unwrap_or(&Value::Null);
             let bytes = decode_base64(text(value, field)?, field)?;
             Value::String(decimal_text(&bytes, scale, field)?)
         }
         Semantic::Json => {
             let s = text(v, field)?;
-            serde_json::from_str(s).map_err(|e| Error::invalid(field, format!("invalid json: {e}")))?
+            serde_json::from_str(s)
+                .map_err(|e| Error::invalid(field, format!("invalid json: {e}")))?
         }
         Semantic::Bits { length } => match v {
             Value::Bool(_) => v.clone(),
             _ => bits_value(&decode_base64(text(v, field)?, field)?, *length),
         },
         Semantic::Geometry => {
-            let obj = v.as_object().ok_or_else(|| mismatch(field, "{wkb, srid} struct", v))?;
+            let obj = v
+                .as_object()
+                .ok_or_else(|| mismatch(field, "{wkb, srid} struct", v))?;
             let wkb = obj.get("wkb").unwrap_or(&Value::Null);
             Value::String(hex(&decode_base64(text(wkb, field)?, field)?))
         }
@@ -204,13 +224,18 @@ fn convert_struct(
 ) -> Result<Map<String, Value>, Error> {
     let mut out = Map::with_capacity(obj.len());
     for (k, x) in obj {
-        let sem = cols.iter().find(|c| &c.name == k).map_or(&Semantic::Any, |c| &c.semantic);
+        let sem = cols
+            .iter()
+            .find(|c| &c.name == k)
+            .map_or(&Semantic::Any, |c| &c.semantic);
         let path = format!("{field}.{k}");
         match convert_value(sem, x, cfg, &path)? {
             Cell::Value(x) => {
                 out.insert(k.clone(), x);
             }
-            Cell::Unavailable => return Err(Error::invalid(&path, "unavailable value inside a struct")),
+            Cell::Unavailable => {
+                return Err(Error::invalid(&path, "unavailable value inside a struct"))
+            }
         }
     }
     Ok(out)
@@ -236,41 +261,87 @@ mod tests {
     fn every_semantic_type() {
         use Semantic as S;
         assert_eq!(ok(S::Date, json!(19782)), json!("2024-02-29"));
-        assert_eq!(ok(S::Time(TimeUnit::Milli), json!(1500)), json!("00:00:01.500000"));
-        assert_eq!(ok(S::Time(TimeUnit::Nano), json!(1_000_001_000)), json!("00:00:01.000001"));
-        assert_eq!(ok(S::Timestamp(TimeUnit::Milli), json!(1_000)), json!("1970-01-01 00:00:01"));
-        assert_eq!(ok(S::Timestamp(TimeUnit::Nano), json!(1_500)), json!("1970-01-01 00:00:00.000001"));
-        assert_eq!(ok(S::ZonedTimestamp, json!("2024-02-29T10:34:56Z")), json!("2024-02-29 10:34:56"));
+        assert_eq!(
+            ok(S::Time(TimeUnit::Milli), json!(1500)),
+            json!("00:00:01.500000")
+        );
+        assert_eq!(
+            ok(S::Time(TimeUnit::Nano), json!(1_000_001_000)),
+            json!("00:00:01.000001")
+        );
+        assert_eq!(
+            ok(S::Timestamp(TimeUnit::Milli), json!(1_000)),
+            json!("1970-01-01 00:00:01")
+        );
+        assert_eq!(
+            ok(S::Timestamp(TimeUnit::Nano), json!(1_500)),
+            json!("1970-01-01 00:00:00.000001")
+        );
+        assert_eq!(
+            ok(S::ZonedTimestamp, json!("2024-02-29T10:34:56Z")),
+            json!("2024-02-29 10:34:56")
+        );
         assert_eq!(ok(S::Decimal { scale: 2 }, json!("EHI=")), json!("42.10"));
         assert_eq!(ok(S::Decimal { scale: 2 }, json!(42.1)), json!(42.1));
-        assert_eq!(ok(S::VariableScaleDecimal, json!({"scale": 3, "value": "AQ=="})), json!("0.001"));
+        assert_eq!(
+            ok(
+                S::VariableScaleDecimal,
+                json!({"scale": 3, "value": "AQ=="})
+            ),
+            json!("0.001")
+        );
         assert_eq!(ok(S::Json, json!("{\"k\": [1]}")), json!({"k": [1]}));
         assert_eq!(ok(S::Bits { length: Some(3) }, json!("BQ==")), json!(5));
         assert_eq!(ok(S::Bytes, json!("3q2+7w==")), json!("deadbeef"));
-        assert_eq!(ok(S::Geometry, json!({"wkb": "AQ==", "srid": 4326})), json!("01"));
-        assert_eq!(ok(S::Array(Box::new(S::Date)), json!([0, null])), json!(["1970-01-01", null]));
+        assert_eq!(
+            ok(S::Geometry, json!({"wkb": "AQ==", "srid": 4326})),
+            json!("01")
+        );
+        assert_eq!(
+            ok(S::Array(Box::new(S::Date)), json!([0, null])),
+            json!(["1970-01-01", null])
+        );
         assert_eq!(ok(S::Boolean, json!(1)), json!(true));
         assert_eq!(ok(S::Int, json!(null)), json!(null));
-        let tz = Config { time_zone: super::super::TimeZone::parse("+08:00").unwrap(), ..Config::default() };
-        let v = convert_value(&S::ZonedTimestamp, &json!("2024-02-29T20:00:00Z"), &tz, "c").unwrap();
+        let tz = Config {
+            time_zone: super::super::TimeZone::parse("+08:00").unwrap(),
+            ..Config::default()
+        };
+        let v =
+            convert_value(&S::ZonedTimestamp, &json!("2024-02-29T20:00:00Z"), &tz, "c").unwrap();
         assert_eq!(v, Cell::Value(json!("2024-03-01 04:00:00")));
-        let b64 = Config { bytes: BytesMode::Base64, ..Config::default() };
+        let b64 = Config {
+            bytes: BytesMode::Base64,
+            ..Config::default()
+        };
         let v = convert_value(&S::Bytes, &json!("3q2+7w=="), &b64, "c").unwrap();
         assert_eq!(v, Cell::Value(json!("3q2+7w==")));
     }
 
     #[test]
     fn unavailable_values_are_detected_in_any_shape() {
-        assert_eq!(conv(Semantic::String, json!("__debezium_unavailable_value")), Ok(Cell::Unavailable));
         assert_eq!(
-            conv(Semantic::Bytes, json!("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")),
+            conv(Semantic::String, json!("__debezium_unavailable_value")),
             Ok(Cell::Unavailable)
         );
         assert_eq!(
-            conv(Semantic::Array(Box::new(Semantic::String)), json!(["__debezium_unavailable_value"])),
+            conv(
+                Semantic::Bytes,
+                json!("X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==")
+            ),
             Ok(Cell::Unavailable)
         );
-        assert_eq!(conv(Semantic::Json, json!("__debezium_unavailable_value")), Ok(Cell::Unavailable));
+        assert_eq!(
+            conv(
+                Semantic::Array(Box::new(Semantic::String)),
+                json!(["__debezium_unavailable_value"])
+            ),
+            Ok(Cell::Unavailable)
+        );
+        assert_eq!(
+            conv(Semantic::Json, json!("__debezium_unavailable_value")),
+            Ok(Cell::Unavailable)
+        );
     }
 
     #[test]

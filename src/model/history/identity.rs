@@ -63,7 +63,9 @@ pub(super) fn assign_ids(
                         name.eq_ignore_ascii_case(&col.name)
                     }
             });
-            let Some((pi, (_, renamed))) = hit else { continue };
+            let Some((pi, (_, renamed))) = hit else {
+                continue;
+            };
             used[pi] = true;
             matched_new[ni] = true;
             let old = &prev.columns[pi];

@@ -71,7 +71,9 @@ fn tokenize(sql: &str) -> Vec<Tok> {
             toks.push(if c == '\'' { Tok::Str } else { Tok::Quoted(s) });
         } else if c.is_alphanumeric() || c == '_' || c == '$' {
             let mut s = String::new();
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
                 s.push(chars[i]);
                 i += 1;
             }
@@ -112,7 +114,9 @@ fn name(toks: &[Tok], i: usize) -> Option<(QualifiedName, usize)> {
 pub(super) fn renames(sql: &str) -> Found {
     let toks = tokenize(sql);
     let mut found = Found::default();
-    if is_kw(toks.first(), "RENAME") && (is_kw(toks.get(1), "TABLE") || is_kw(toks.get(1), "TABLES")) {
+    if is_kw(toks.first(), "RENAME")
+        && (is_kw(toks.get(1), "TABLE") || is_kw(toks.get(1), "TABLES"))
+    {
         rename_table(&toks, 2, &mut found);
     } else if is_kw(toks.first(), "ALTER") {
         alter_table(&toks, &mut found);
@@ -123,11 +127,15 @@ pub(super) fn renames(sql: &str) -> Found {
 fn rename_table(toks: &[Tok], mut i: usize, found: &mut Found) {
     let mut pairs = Vec::new();
     loop {
-        let Some((from, j)) = name(toks, i) else { return };
+        let Some((from, j)) = name(toks, i) else {
+            return;
+        };
         if !is_kw(toks.get(j), "TO") {
             return;
         }
-        let Some((to, k)) = name(toks, j + 1) else { return };
+        let Some((to, k)) = name(toks, j + 1) else {
+            return;
+        };
         pairs.push(TableRename { from, to });
         match toks.get(k) {
             Some(Tok::Punct(',')) => i = k + 1,
@@ -140,7 +148,10 @@ fn rename_table(toks: &[Tok], mut i: usize, found: &mut Found) {
 
 fn alter_table(toks: &[Tok], found: &mut Found) {
     let mut i = 1;
-    while is_kw(toks.get(i), "ONLINE") || is_kw(toks.get(i), "OFFLINE") || is_kw(toks.get(i), "IGNORE") {
+    while is_kw(toks.get(i), "ONLINE")
+        || is_kw(toks.get(i), "OFFLINE")
+        || is_kw(toks.get(i), "IGNORE")
+    {
         i += 1;
     }
     if !is_kw(toks.get(i), "TABLE") {
@@ -150,7 +161,9 @@ fn alter_table(toks: &[Tok], found: &mut Found) {
     if is_kw(toks.get(i), "IF") && is_kw(toks.get(i + 1), "EXISTS") {
         i += 2;
     }
-    let Some((table, start)) = name(toks, i) else { return };
+    let Some((table, start)) = name(toks, i) else {
+        return;
+    };
     // Split the rest into top-level clauses.
     let mut clauses: Vec<&[Tok]> = Vec::new();
     let mut depth = 0i32;
@@ -179,7 +192,11 @@ fn clause_renames(c: &[Tok], table: &QualifiedName, found: &mut Found) {
                 if is_kw(c.get(j), "TO") {
                     if let Some((to, k)) = ident(c, j + 1) {
                         if k == c.len() {
-                            found.columns.push(ColumnRename { table: table.clone(), from, to });
+                            found.columns.push(ColumnRename {
+                                table: table.clone(),
+                                from,
+                                to,
+                            });
                         }
                     }
                 }
@@ -187,10 +204,17 @@ fn clause_renames(c: &[Tok], table: &QualifiedName, found: &mut Found) {
         } else if is_kw(c.get(1), "INDEX") || is_kw(c.get(1), "KEY") {
             // index renames are not schema changes of interest
         } else {
-            let at = if is_kw(c.get(1), "TO") || is_kw(c.get(1), "AS") { 2 } else { 1 };
+            let at = if is_kw(c.get(1), "TO") || is_kw(c.get(1), "AS") {
+                2
+            } else {
+                1
+            };
             if let Some((to, k)) = name(c, at) {
                 if k == c.len() {
-                    found.tables.push(TableRename { from: table.clone(), to });
+                    found.tables.push(TableRename {
+                        from: table.clone(),
+                        to,
+                    });
                 }
             }
         }
@@ -206,7 +230,11 @@ fn clause_renames(c: &[Tok], table: &QualifiedName, found: &mut Found) {
             if let Some((to, k)) = ident(c, j) {
                 // a type must follow the new name
                 if matches!(c.get(k), Some(Tok::Word(_))) && !from.eq_ignore_ascii_case(&to) {
-                    found.columns.push(ColumnRename { table: table.clone(), from, to });
+                    found.columns.push(ColumnRename {
+                        table: table.clone(),
+                        from,
+                        to,
+                    });
                 }
             }
         }
@@ -218,13 +246,23 @@ mod tests {
     use super::*;
 
     fn cols(sql: &str) -> Vec<(String, String)> {
-        renames(sql).columns.into_iter().map(|r| (r.from, r.to)).collect()
+        renames(sql)
+            .columns
+            .into_iter()
+            .map(|r| (r.from, r.to))
+            .collect()
     }
 
     #[test]
     fn reads_only_literal_forms() {
-        assert_eq!(cols("ALTER TABLE t RENAME COLUMN `a` TO `b`, LOCK=NONE"), [("a".into(), "b".into())]);
-        assert_eq!(cols("alter online table db.t change column a b int after c"), [("a".into(), "b".into())]);
+        assert_eq!(
+            cols("ALTER TABLE t RENAME COLUMN `a` TO `b`, LOCK=NONE"),
+            [("a".into(), "b".into())]
+        );
+        assert_eq!(
+            cols("alter online table db.t change column a b int after c"),
+            [("a".into(), "b".into())]
+        );
         assert!(cols("ALTER TABLE t RENAME INDEX a TO b").is_empty());
         assert!(cols("ALTER TABLE t CHANGE a a INT").is_empty());
         assert!(cols("ALTER TABLE t CHANGE a").is_empty());

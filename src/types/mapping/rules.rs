@@ -361,7 +361,11 @@ pub(crate) fn apply(rule: Rule, ctx: &Ctx<'_>) -> Mapped {
         Rule::TextBytes(max) => with_losses(varchar_bytes(max, opts, &mut losses), losses),
         Rule::Binary => {
             push(&mut losses, loss::BINARY_AS_TEXT);
-            let ty = varchar_bytes(encoded_len(ctx.length.unwrap_or(1).max(1)), opts, &mut losses);
+            let ty = varchar_bytes(
+                encoded_len(ctx.length.unwrap_or(1).max(1)),
+                opts,
+                &mut losses,
+            );
             with_losses(ty, losses)
         }
         Rule::BlobBytes(max) => {
@@ -388,7 +392,11 @@ pub(crate) fn apply(rule: Rule, ctx: &Ctx<'_>) -> Mapped {
             let chars: u64 = if values.is_empty() {
                 255
             } else if rule == Rule::Enum {
-                values.iter().map(|v| v.chars().count() as u64).max().unwrap_or(1)
+                values
+                    .iter()
+                    .map(|v| v.chars().count() as u64)
+                    .max()
+                    .unwrap_or(1)
             } else {
                 values.iter().map(|v| v.chars().count() as u64).sum::<u64>()
                     + (values.len() as u64).saturating_sub(1)

@@ -295,7 +295,11 @@ pub fn plan(table: &Table, clauses: &[AlterClause], version: &str) -> Result<Alt
                     .col(&d.col.name)
                     .map(|c| c.name.clone())
                     .unwrap_or_default();
-                if widening && single && t.fast_schema_evolution() {
+                if widening
+                    && single
+                    && t.fast_schema_evolution()
+                    && version_tuple(version) >= (3, 2, 0)
+                {
                     continue;
                 }
                 p.changed.push(name);

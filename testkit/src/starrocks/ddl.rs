@@ -162,6 +162,9 @@ impl Engine {
             }
             cols.push(d.col.clone());
         }
+        if cols.is_empty() {
+            return Err(SrError::analyze("Table should have at least one column"));
+        }
         let (keys, key_cols) = ct
             .keys
             .clone()
@@ -261,7 +264,9 @@ impl Engine {
         }
         let mut properties: BTreeMap<String, String> = BTreeMap::new();
         properties.insert("compression".into(), "LZ4".into());
-        properties.insert("fast_schema_evolution".into(), "true".into());
+        if super::alter::version_tuple(&self.cfg.version) >= (3, 2, 0) {
+            properties.insert("fast_schema_evolution".into(), "true".into());
+        }
         properties.insert("replicated_storage".into(), "true".into());
         properties.insert("replication_num".into(), "1".into());
         if keys == KeysType::Primary {

@@ -80,6 +80,8 @@ pub struct Engine {
     pub faults: Faults,
     /// Stream Load error logs by file name (served at ErrorURL).
     pub error_logs: std::collections::BTreeMap<String, String>,
+    /// Labels of Stream Loads in progress (`db/label`).
+    pub running_labels: std::collections::BTreeSet<String>,
 }
 
 impl Engine {
@@ -99,6 +101,7 @@ impl Engine {
             store,
             faults: Faults::default(),
             error_logs: Default::default(),
+            running_labels: Default::default(),
         })
     }
 
@@ -257,11 +260,26 @@ impl Engine {
         for info in &tr.info_tables {
             self.fill_information_schema(info)?;
         }
-        Ok(Output::Rows(self.store.query(&tr.sql)?))
+        self.store.query(&tr.sql).map(Output::Rows).map_err(|e| {
+            // SQLite's "no such column: x" becomes StarRocks' analyzer message
+            let Some(rest) = e.message.split("no such column: ").nth(1) else {
+                return e;
+            };
+            let col = rest
+                .split([' ', '.'])
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.');
+            let col = col.rsplit('.').next().unwrap_or(col);
+            match tr.tables.first() {
+                Some((_, t)) => SrError::analyze(format!("Unknown column '{col}' in '{t}'")),
+                None => SrError::analyze(format!("Column '{col}' cannot be resolved")),
+            }
+        })
     }
 
     fn insert(&mut self, s: &mut Session, sql: &str) -> Result<Output> {
-        let stmt = query::parse(sql)?;
+        let stmt = query::parse(&strip_label(sql))?;
         let plan = query::translate_insert(&self.cat, s.db.as_deref(), stmt)?;
         let table = self.cat.table(&plan.db, &plan.table)?;
         let cols: Vec<String> = if plan.columns.is_empty() {
@@ -301,4 +319,18 @@ impl Engine {
         self.after_load(&plan.db, &plan.table);
         Ok(Output::Ok { affected: n })
     }
+}
+
+/// Drops StarRocks' `WITH LABEL <label>` from an INSERT (sqlparser does not know it).
+fn strip_label(sql: &str) -> String {
+    let lower = sql.to_ascii_lowercase();
+    let Some(i) = lower.find(" with label ") else {
+        return sql.to_string();
+    };
+    let rest = &sql[i + " with label ".len()..];
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '(')
+        .unwrap_or(rest.len());
+    format!("{} {}", &sql[..i], &rest[end..])
 }

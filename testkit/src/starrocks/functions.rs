@@ -96,13 +96,15 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         let v: Option<String> = ctx.get(1)?;
         Ok(match v {
             None => Value::Null,
-            Some(v) if v.len() >= 10 => Value::Text(match unit.to_ascii_lowercase().as_str() {
-                "year" => format!("{}-01-01 00:00:00", &v[..4]),
-                "month" => format!("{}-01 00:00:00", &v[..7]),
-                "day" => format!("{} 00:00:00", &v[..10]),
-                "hour" if v.len() >= 13 => format!("{}:00:00", &v[..13]),
-                _ => v,
-            }),
+            Some(v) if v.len() >= 10 && v.is_ascii() => {
+                Value::Text(match unit.to_ascii_lowercase().as_str() {
+                    "year" => format!("{}-01-01 00:00:00", &v[..4]),
+                    "month" => format!("{}-01 00:00:00", &v[..7]),
+                    "day" => format!("{} 00:00:00", &v[..10]),
+                    "hour" if v.len() >= 13 => format!("{}:00:00", &v[..13]),
+                    _ => v,
+                })
+            }
             Some(v) => Value::Text(v),
         })
     })?;

@@ -220,6 +220,16 @@ pub async fn be(ctx: Arc<HttpCtx>, req: Request<Incoming>) -> Result<Resp, Infal
             ))
         }
     };
+    let label = headers.get("label").cloned();
+    if let Some(l) = &label {
+        let taken = match ctx.engine.lock() {
+            Ok(mut e) => e.begin_label(&db, l),
+            Err(_) => return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "{}")),
+        };
+        if let Some(r) = taken {
+            return Ok(reply(StatusCode::OK, r.json()));
+        }
+    }
     let delay = ctx
         .engine
         .lock()
@@ -235,7 +245,20 @@ pub async fn be(ctx: Arc<HttpCtx>, req: Request<Incoming>) -> Result<Resp, Infal
         body,
     };
     let mut out = match ctx.engine.lock() {
-        Ok(mut e) => e.stream_load(&load),
+        Ok(mut e) => {
+            if let Some(l) = &label {
+                e.end_label(&load.db, l);
+            }
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.stream_load(&load))) {
+                Ok(r) => r,
+                Err(_) => {
+                    return Ok(reply(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        r#"{"Status":"Fail","Message":"internal error"}"#,
+                    ))
+                }
+            }
+        }
         Err(_) => return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "{}")),
     };
     if let Reply::Load(r) = &mut out {
@@ -272,7 +295,10 @@ pub async fn serve<F, Fut>(
                 let ctx = ctx.clone();
                 let svc = hyper::service::service_fn(move |req| handler(ctx.clone(), req));
                 tokio::spawn(async move {
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    let served = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, "http connection ended");
+                    }
                 });
             }
         }

@@ -136,6 +136,40 @@ impl Engine {
 
     /// `SHOW ALTER TABLE COLUMN [FROM db] [WHERE ...] [ORDER BY ...] [LIMIT n]`.
     pub fn show_alter(&mut self, s: &Session, c: &mut Cursor) -> Result<Output> {
+        if c.eat_kw("ROLLUP") || c.eat_kw("OPTIMIZE") {
+            // no rollup or optimize jobs are ever created: an empty list with StarRocks' columns
+            let optimize = !matches!(c.slice(c.pos() - 1).first(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ROLLUP"));
+            let cols: &[&str] = if optimize {
+                &[
+                    "JobId",
+                    "TableName",
+                    "CreateTime",
+                    "FinishTime",
+                    "Operation",
+                    "TransactionId",
+                    "State",
+                    "Msg",
+                    "Progress",
+                    "Timeout",
+                ]
+            } else {
+                &[
+                    "JobId",
+                    "TableName",
+                    "CreateTime",
+                    "FinishTime",
+                    "BaseIndexName",
+                    "RollupIndexName",
+                    "RollupId",
+                    "TransactionId",
+                    "State",
+                    "Msg",
+                    "Progress",
+                    "Timeout",
+                ]
+            };
+            return Ok(Output::text(cols, vec![]));
+        }
         if !c.eat_kw("COLUMN") {
             return Err(SrError::unsupported(format!(
                 "SHOW ALTER TABLE {}",

@@ -7,7 +7,10 @@ use super::catalog::{now_text, Column, Mv};
 use super::engine::{Engine, Output, Session};
 use super::error::{Result, SrError, ER_TABLE_EXISTS};
 use super::parser::CreateMv;
-use super::query;
+use super::query::{self, TableRef};
+
+/// `(db, table, column)`.
+type ColRef = (String, String, String);
 use super::storage::tname;
 use super::types::{SrType, VARCHAR_MAX};
 
@@ -55,11 +58,7 @@ impl Engine {
     }
 
     /// Base tables and base columns read by a query, checked against the catalog.
-    fn analyze_mv(
-        &self,
-        db: &str,
-        q: &str,
-    ) -> Result<(Vec<(String, String)>, Vec<(String, String, String)>)> {
+    fn analyze_mv(&self, db: &str, q: &str) -> Result<(Vec<TableRef>, Vec<ColRef>)> {
         let (tables, idents) = query::referenced_columns(&self.cat, db, q)?;
         let mut bases: Vec<(String, String)> = Vec::new();
         let mut cols = Vec::new();

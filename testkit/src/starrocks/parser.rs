@@ -348,7 +348,13 @@ fn create_table(c: &mut Cursor) -> Result<CreateTable> {
 
 fn alter_clause(c: &mut Cursor) -> Result<AlterClause> {
     if c.eat_kw("ADD") {
-        if c.is_kw("PARTITION") || c.is_kw("TEMPORARY") || c.is_kw("ROLLUP") || c.is_kw("INDEX") {
+        if c.is_kw("ROLLUP") || c.is_kw("INDEX") {
+            return Err(SrError::unsupported(format!(
+                "ALTER TABLE ... {}",
+                render(c.rest())
+            )));
+        }
+        if c.is_kw("PARTITION") || c.is_kw("TEMPORARY") {
             return Ok(AlterClause::Partition(take_clause(c)?));
         }
         c.expect_kw("COLUMN")?;
@@ -363,7 +369,13 @@ fn alter_clause(c: &mut Cursor) -> Result<AlterClause> {
         return Ok(AlterClause::AddColumns(vec![col_def(c)?]));
     }
     if c.eat_kw("DROP") {
-        if c.is_kw("PARTITION") || c.is_kw("TEMPORARY") || c.is_kw("ROLLUP") || c.is_kw("INDEX") {
+        if c.is_kw("ROLLUP") || c.is_kw("INDEX") {
+            return Err(SrError::unsupported(format!(
+                "ALTER TABLE ... {}",
+                render(c.rest())
+            )));
+        }
+        if c.is_kw("PARTITION") || c.is_kw("TEMPORARY") {
             return Ok(AlterClause::Partition(take_clause(c)?));
         }
         c.expect_kw("COLUMN")?;
@@ -387,7 +399,10 @@ fn alter_clause(c: &mut Cursor) -> Result<AlterClause> {
             c.eat_kw("TO");
             return Ok(AlterClause::RenameColumn(from, c.ident()?));
         }
-        if c.is_kw("PARTITION") || c.is_kw("ROLLUP") {
+        if c.is_kw("ROLLUP") {
+            return Err(SrError::unsupported("ALTER TABLE ... RENAME ROLLUP"));
+        }
+        if c.is_kw("PARTITION") {
             return Ok(AlterClause::Partition(take_clause(c)?));
         }
         return Ok(AlterClause::Rename(c.ident()?));

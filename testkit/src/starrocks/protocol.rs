@@ -55,7 +55,16 @@ impl Shim {
             .lock()
             .map_err(|_| SrError::new("engine lock poisoned"))?;
         tracing::debug!(conn = self.conn_id, sql, "query");
-        let out = engine.execute(&mut self.session, sql);
+        let session = &mut self.session;
+        // a panic must neither poison the engine nor kill the connection
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.execute(session, sql)
+        }))
+        .unwrap_or_else(|_| {
+            Err(SrError::new(format!(
+                "testkit StarRocks emulator: internal error while running: {sql}"
+            )))
+        });
         if let Err(e) = &out {
             tracing::debug!(conn = self.conn_id, error = %e, "query failed");
         }
@@ -307,6 +316,16 @@ impl<W: AsyncWrite + Send + Unpin> AsyncMysqlShim<W> for Shim {
         query: &'a str,
         results: QueryResultWriter<'a, W>,
     ) -> io::Result<()> {
+        if let Some(secs) = sleep_seconds(query) {
+            // SELECT SLEEP(n) waits without holding the engine
+            tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+            let col = query.trim().trim_end_matches(';')[6..].trim().to_string();
+            let rows = Rows {
+                cols: vec![col],
+                rows: vec![vec![Value::Integer(0)]],
+            };
+            return write_output(Ok(Output::Rows(rows)), results).await;
+        }
         let out = self.run(query);
         write_output(out, results).await
     }

@@ -13,6 +13,9 @@ use sqlparser::parser::Parser;
 use super::catalog::Catalog;
 use super::error::{Result, SrError, ER_NO_DB};
 
+/// `(db, table)`.
+pub type TableRef = (String, String);
+
 /// A translated query.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Translated {
@@ -169,7 +172,9 @@ pub fn translate_query(cat: &Catalog, cur_db: Option<&str>, q: &mut Query) -> Re
         err: None,
         out: Translated::default(),
     };
-    let _ = q.visit(&mut rw);
+    if q.visit(&mut rw).is_break() && rw.err.is_none() {
+        return Err(SrError::new("query rewriting stopped"));
+    }
     if let Some(e) = rw.err {
         return Err(e);
     }
@@ -263,7 +268,7 @@ pub fn referenced_columns(
     cat: &Catalog,
     cur_db: &str,
     query: &str,
-) -> Result<(Vec<(String, String)>, Vec<String>)> {
+) -> Result<(Vec<TableRef>, Vec<String>)> {
     let stmt = parse(query)?;
     let Statement::Query(mut q) = stmt else {
         return Err(SrError::unsupported(
@@ -272,7 +277,7 @@ pub fn referenced_columns(
     };
     let t = translate_query(cat, Some(cur_db), &mut q)?;
     let mut idents = Vec::new();
-    let _ = sqlparser::ast::visit_expressions(&q, |e: &Expr| {
+    let flow = sqlparser::ast::visit_expressions(&q, |e: &Expr| {
         match e {
             Expr::Identifier(i) => idents.push(i.value.to_ascii_lowercase()),
             Expr::CompoundIdentifier(p) => {
@@ -284,8 +289,10 @@ pub fn referenced_columns(
         }
         ControlFlow::<()>::Continue(())
     });
+    debug_assert!(flow.is_continue());
     let mut wild = WildcardFinder(false);
-    let _ = sqlparser::ast::Visit::visit(&*q, &mut wild);
+    let flow = sqlparser::ast::Visit::visit(&*q, &mut wild);
+    debug_assert!(flow.is_continue());
     if wild.0 {
         idents.push("*".into());
     }

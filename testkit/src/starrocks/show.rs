@@ -237,6 +237,42 @@ impl Engine {
                 .collect();
             return Ok(Output::text(&["Variable_name", "Value"], rows));
         }
+        if c.eat_kws(&["MATERIALIZED", "VIEWS"]) {
+            let db = if c.eat_kw("FROM") || c.eat_kw("IN") {
+                Some(c.ident()?)
+            } else {
+                None
+            };
+            let db = self.qualify(s, db.as_ref())?;
+            self.cat.db(&db)?;
+            let mut filter = format!("TABLE_SCHEMA = '{}'", db.replace('\'', "''"));
+            if c.eat_kw("LIKE") {
+                filter.push_str(&format!(
+                    " AND TABLE_NAME LIKE '{}'",
+                    c.string()?.replace('\'', "''")
+                ));
+            } else if c.eat_kw("WHERE") {
+                c.expect_kw("NAME")?;
+                c.expect_sym("=")?;
+                filter.push_str(&format!(
+                    " AND TABLE_NAME = '{}'",
+                    c.string()?.replace('\'', "''")
+                ));
+            }
+            c.expect_end()?;
+            self.fill_information_schema("materialized_views")?;
+            let sql = format!(
+                "SELECT MATERIALIZED_VIEW_ID AS id, TABLE_SCHEMA AS database_name, TABLE_NAME AS name, \
+                 REFRESH_TYPE AS refresh_type, IS_ACTIVE AS is_active, INACTIVE_REASON AS inactive_reason, \
+                 PARTITION_TYPE AS partition_type, TASK_ID AS task_id, TASK_NAME AS task_name, \
+                 LAST_REFRESH_START_TIME AS last_refresh_start_time, \
+                 LAST_REFRESH_FINISHED_TIME AS last_refresh_finished_time, \
+                 LAST_REFRESH_DURATION AS last_refresh_duration, LAST_REFRESH_STATE AS last_refresh_state, \
+                 TABLE_ROWS AS `rows`, MATERIALIZED_VIEW_DEFINITION AS text \
+                 FROM temp.\"information_schema.materialized_views\" WHERE {filter} ORDER BY TABLE_NAME"
+            );
+            return Ok(Output::Rows(self.store.query(&sql)?));
+        }
         if c.eat_kw("WARNINGS") || c.eat_kw("ERRORS") {
             return Ok(Output::text(&["Level", "Code", "Message"], vec![]));
         }

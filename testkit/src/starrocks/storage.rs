@@ -49,6 +49,12 @@ fn sql_err(e: rusqlite::Error) -> SrError {
     SrError::new(format!("Getting analyzing error. Detail message: {e}."))
 }
 
+/// Scale of a `DECIMAL(p,s)` declared type.
+fn decimal_scale(decl: &str) -> Option<usize> {
+    let inner = decl.strip_prefix("DECIMAL(")?.strip_suffix(')')?;
+    inner.split(',').nth(1)?.trim().parse().ok()
+}
+
 fn zero_value(ty: &SrType) -> &'static str {
     match ty.sqlite() {
         "INTEGER" | "REAL" => "0",
@@ -87,7 +93,7 @@ impl Storage {
             .columns
             .iter()
             .map(|c| {
-                let mut s = format!("{} {}", q(&c.name), c.ty.sqlite());
+                let mut s = format!("{} {}", q(&c.name), c.ty.sqlite_decl());
                 if !c.nullable {
                     s.push_str(" NOT NULL");
                 }
@@ -189,7 +195,9 @@ impl Storage {
         self.conn
             .execute_batch(&format!("BEGIN; {sql} COMMIT;"))
             .map_err(|e| {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                if let Err(r) = self.conn.execute_batch("ROLLBACK") {
+                    tracing::warn!(error = %r, "rollback failed");
+                }
                 sql_err(e)
             })
     }
@@ -197,6 +205,11 @@ impl Storage {
     /// Runs a query and collects all rows.
     pub fn query(&self, sql: &str) -> Result<Rows> {
         let mut stmt = self.conn.prepare(sql).map_err(sql_err)?;
+        let scales: Vec<Option<usize>> = stmt
+            .columns()
+            .iter()
+            .map(|c| decimal_scale(c.decl_type().unwrap_or("")))
+            .collect();
         let cols: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
         let n = cols.len();
         let mut out = Rows {
@@ -206,8 +219,13 @@ impl Storage {
         let mut rows = stmt.query([]).map_err(sql_err)?;
         while let Some(r) = rows.next().map_err(sql_err)? {
             let mut row = Vec::with_capacity(n);
-            for i in 0..n {
-                row.push(r.get::<_, Value>(i).map_err(sql_err)?);
+            for (i, scale) in scales.iter().enumerate().take(n) {
+                let v = r.get::<_, Value>(i).map_err(sql_err)?;
+                row.push(match (*scale, v) {
+                    (Some(s), Value::Real(f)) => Value::Text(format!("{f:.s$}")),
+                    (Some(s), Value::Integer(n)) => Value::Text(format!("{:.s$}", n as f64)),
+                    (_, v) => v,
+                });
             }
             out.rows.push(row);
         }

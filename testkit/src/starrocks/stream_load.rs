@@ -102,6 +102,12 @@ impl Reply {
     }
 }
 
+/// Row operations of one load: op and `(column, value)` pairs.
+type RowOps = Vec<RowOp>;
+
+/// One row operation.
+type RowOp = (Op, Vec<(String, Option<Value>)>);
+
 enum Op {
     Upsert,
     Delete,
@@ -169,6 +175,32 @@ fn fail(label: &str, txn: i64, msg: impl Into<String>) -> Reply {
 }
 
 impl Engine {
+    /// Marks a label as in progress; answers `Label Already Exists` (RUNNING or the stored
+    /// status) when it is taken.
+    pub fn begin_label(&mut self, db: &str, label: &str) -> Option<Reply> {
+        let key = format!("{db}/{label}");
+        let status = if self.running_labels.contains(&key) {
+            "RUNNING".to_string()
+        } else if let Some(e) = self.cat.labels.get(&key) {
+            e.status.clone()
+        } else {
+            self.running_labels.insert(key);
+            return None;
+        };
+        Some(Reply::Exists(LabelExists {
+            txn_id: -1,
+            label: label.to_string(),
+            status: "Label Already Exists".into(),
+            existing_job_status: status,
+            message: format!("Label [{label}] has already been used."),
+        }))
+    }
+
+    /// Ends the in-progress mark of a label.
+    pub fn end_label(&mut self, db: &str, label: &str) {
+        self.running_labels.remove(&format!("{db}/{label}"));
+    }
+
     /// Runs one Stream Load.
     pub fn stream_load(&mut self, req: &LoadRequest) -> Reply {
         let started = now_ms();
@@ -343,7 +375,7 @@ impl Engine {
         }
         let total = records.len() as u64;
         let mut errors = Vec::new();
-        let mut ops: Vec<(Op, Vec<(String, Option<Value>)>)> = Vec::new();
+        let mut ops: RowOps = Vec::new();
         for (raw, rec) in &records {
             match self.map_row(table, &mapping, rec, partial) {
                 Ok(r) => ops.push(r),
@@ -383,7 +415,7 @@ impl Engine {
         mapping: &[(String, Expr)],
         rec: &BTreeMap<String, serde_json::Value>,
         partial: bool,
-    ) -> Result<(Op, Vec<(String, Option<Value>)>), String> {
+    ) -> Result<RowOp, String> {
         let mut op = Op::Upsert;
         let mut vals: Vec<(String, Option<Value>)> = Vec::new();
         for (target, e) in mapping {
@@ -442,7 +474,7 @@ impl Engine {
         &mut self,
         db: &str,
         table: &Table,
-        ops: Vec<(Op, Vec<(String, Option<Value>)>)>,
+        ops: RowOps,
         partial: bool,
     ) -> Result<(), String> {
         let tn = tname(db, &table.name);

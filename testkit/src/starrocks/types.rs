@@ -193,6 +193,15 @@ impl SrType {
         }
     }
 
+    /// Declared type of the mirror column: `DECIMAL(p,s)` (NUMERIC affinity, and the scale is
+    /// used to print values) or the affinity name.
+    pub fn sqlite_decl(&self) -> String {
+        match self {
+            SrType::Decimal(p, s) => format!("DECIMAL({p},{s})"),
+            other => other.sqlite().to_string(),
+        }
+    }
+
     /// Whether this is an integer type.
     pub fn is_integer(&self) -> bool {
         self.int_rank().is_some()
@@ -376,7 +385,8 @@ pub fn convert_json(
 
 fn valid_datetime(s: &str, date_only: bool) -> bool {
     let b = s.as_bytes();
-    let date_ok = b.len() >= 10
+    let date_ok = s.is_ascii()
+        && b.len() >= 10
         && b[4] == b'-'
         && b[7] == b'-'
         && s[..4].parse::<u32>().is_ok()
