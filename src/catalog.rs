@@ -9,10 +9,13 @@
 //!
 //! * [`show_create`]: [`parse_catalog`] and [`render_show_create`].
 //! * [`mv`]: which base columns a materialized view's query reads.
-//! * `input` / `types_text` (private): CLI output splitting, tokens, type spelling.
+//! * `input`, `cursor`, `types_text`, `render` (private): CLI output splitting,
+//!   tokens, type spelling, and the `SHOW CREATE TABLE` printer.
 
+mod cursor;
 mod input;
 pub mod mv;
+mod render;
 pub mod show_create;
 mod types_text;
 
@@ -201,4 +204,26 @@ impl CatalogError {
             CatalogError::Syntax { line, .. } => *line,
         }
     }
+}
+
+/// Parses a StarRocks column type as `SHOW CREATE TABLE` or
+/// `information_schema.columns.COLUMN_TYPE` spell it (`int(11)`,
+/// `decimal(10,2)`, `varchar(65533)`, `array<int(11)>`).
+pub fn parse_type_text(text: &str) -> Result<SrType, CatalogError> {
+    let mut seg = input::Segment::default();
+    seg.text = text.trim().to_string();
+    let toks = input::tokenize(&seg.text).map_err(|(_, what)| CatalogError::Syntax {
+        line: 1,
+        message: format!("unterminated {what}"),
+    })?;
+    let mut c = cursor::Cursor {
+        seg: &seg,
+        toks: &toks,
+        pos: 0,
+    };
+    let ty = types_text::parse_type(&mut c)?;
+    if c.pos < toks.len() {
+        return Err(c.err("the end of the type"));
+    }
+    Ok(ty)
 }

@@ -5,6 +5,7 @@
 
 
 mod config_check;
+mod desk;
 mod inputs;
 mod plan;
 mod rules;
@@ -54,6 +55,16 @@ enum Command {
     /// Work with the configuration file.
     #[command(subcommand)]
     Config(config_check::ConfigCommand),
+    /// List the changes waiting for approval (the approval desk).
+    Pending(desk::PendingArgs),
+    /// Show one plan in full: changes, decisions, SQL, status, approval.
+    Show(desk::ShowArgs),
+    /// Approve a pending plan; the running agent verifies the target and applies it.
+    Approve(desk::ApproveArgs),
+    /// Reject a pending plan: it is recorded and never applied.
+    Reject(desk::RejectArgs),
+    /// The audit trail: plans, decisions, approvals, rejections, applied steps.
+    History(desk::HistoryArgs),
 }
 
 /// Sets up `tracing` on stderr.
@@ -75,5 +86,10 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Plan(args) => plan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Config(cmd) => config_check::run(cmd),
+        Command::Pending(args) => desk::pending(args),
+        Command::Show(args) => desk::show(args),
+        Command::Approve(args) => desk::approve(args),
+        Command::Reject(args) => desk::reject(args),
+        Command::History(args) => desk::history(args),
     }
 }

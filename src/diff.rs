@@ -423,7 +423,7 @@ pub fn diff_table_into(
     }
     for d in &drops {
         for a in &adds {
-            if d.ty == a.ty || can_hold(&d.ty, &a.ty) {
+            if d.ty == a.ty {
                 diff.notes.push(Note {
                     code: "possible_rename".into(),
                     column: Some(a.name.clone()),

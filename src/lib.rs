@@ -21,9 +21,22 @@
 //! * `pipeline`: the one planning path (histories + catalog + rules + config →
 //!   plan) shared by `ddlsync plan` and the agent (pure).
 //! * `config`: the configuration file, validated at start-up.
+//! * `watch`: reads the schema-change topics from the beginning to rebuild the
+//!   source history (rdkafka; bad records are reported and skipped).
 //! * `kafka`: ddlsync's Kafka client code (rdkafka).
 //! * `loader`: the data path — Debezium value conversion and batching (pure),
 //!   Stream Load labels, retry classification and the Stream Load client.
+//! * `store`: the embedded SQLite store — source history seen, plans, decisions,
+//!   approvals and rejections, applied steps, audit log — with its own schema
+//!   versioning.
+//! * `metrics`: the Prometheus metric set, recorded through typed methods.
+//! * `http`: the agent's HTTP server — health, readiness, metrics, the approval
+//!   API and page.
+//! * `starrocks`: the StarRocks edge — mysql_async client, introspection
+//!   (`information_schema` into a `catalog::Catalog`), schema-change jobs and
+//!   the classification of StarRocks errors.
+//! * `executor`: runs a table's plan steps against StarRocks, idempotently
+//!   (re-reads the target before each step, awaits running jobs).
 //!
 //! The core (`model`, `source`, `types`, `catalog`, `diff`, `policy`, `plan`,
 //! `ddl`) does no I/O and reads no clock; files, services and the terminal are
@@ -33,12 +46,18 @@ pub mod capabilities;
 pub mod catalog;
 pub mod config;
 pub mod diff;
+pub mod executor;
 pub mod kafka;
 pub mod loader;
+pub mod metrics;
 pub mod ddl;
+pub mod http;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
 pub mod policy;
 pub mod source;
+pub mod store;
+pub mod starrocks;
 pub mod types;
+pub mod watch;

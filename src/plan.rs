@@ -447,3 +447,6 @@ pub(crate) fn with_create_props(mut t: TargetTable, options: &PlanOptions) -> Ta
 pub(crate) fn create_statement(t: &TargetTable, id: TableId) -> Statement {
     Statement::CreateTable(Box::new(CreateTable::from_target_as(t, id)))
 }
+
+#[cfg(test)]
+mod tests;

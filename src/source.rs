@@ -255,7 +255,9 @@ pub fn decode_value(value: &Value, line_no: usize) -> Result<Option<Located<Even
 }
 
 /// Decodes a whole file: JSON Lines (one message per line), or — when the first
-/// line is not a complete JSON value — a sequence of pretty-printed documents.
+/// line is not a complete JSON value but opens one (`{`) or the first value
+/// spans several lines — a sequence of pretty-printed documents (decoding stops
+/// at the first JSON error there).
 /// Lines starting with `#`, `//`, `/*` or `*` (license headers) are skipped.
 /// Errors carry the 1-based line; decoding goes on after an error in JSON Lines.
 pub fn decode_file(text: &str) -> (Vec<Located<Event>>, Vec<DecodeError>) {
@@ -271,11 +273,13 @@ pub fn decode_file(text: &str) -> (Vec<Located<Event>>, Vec<DecodeError>) {
     };
     // JSON Lines unless the first value spans several lines (pretty-printed
     // documents); a truncated first line stays a per-line error.
-    let first_is_document = serde_json::from_str::<Value>(first_line.trim()).is_err()
-        && serde_json::Deserializer::from_str(&cleaned)
-            .into_iter::<Value>()
-            .next()
-            .is_some_and(|r| r.is_ok());
+    let head = first_line.trim();
+    let first_is_document = serde_json::from_str::<Value>(head).is_err()
+        && ((head.len() < 80 && (head.ends_with('{') || head.ends_with('[')))
+            || serde_json::Deserializer::from_str(&cleaned)
+                .into_iter::<Value>()
+                .next()
+                .is_some_and(|r| r.is_ok()));
     if !first_is_document {
         for (i, line) in cleaned.lines().enumerate() {
             match decode_line(line, i + 1) {

@@ -101,6 +101,34 @@ fn partitions_keep_text_and_columns() {
 }
 
 #[test]
+fn list_partitions_and_decimal_spellings() {
+    let text = "USE `my``db`;\nCREATE TABLE `t` (\n  `city` varchar(20) NOT NULL COMMENT \"\",\n  \
+                `amt` decimal128(38, 9) NULL COMMENT \"\",\n  `n` largeint(40) NULL COMMENT \"\",\n  \
+                `m` map<int(11),varchar(10)> NULL COMMENT \"\",\n  `b` varbinary NULL COMMENT \"\"\n) ENGINE=OLAP \n\
+                DUPLICATE KEY(`city`)\nPARTITION BY LIST(`city`)(PARTITION p1 VALUES IN (\"a\", \"b\"))\n\
+                DISTRIBUTED BY HASH(`city`) BUCKETS 2 \nPROPERTIES (\n\"replication_num\" = \"1\"\n);";
+    let c = parse_catalog(text, None).unwrap();
+    let t = &c.tables[&TableId::new("my`db", "t")];
+    assert_eq!(t.partition_columns, ["city"]);
+    assert_eq!(
+        t.columns[1].ty,
+        SrType::Decimal {
+            precision: 38,
+            scale: 9
+        }
+    );
+    assert_eq!(t.columns[2].ty, SrType::LargeInt);
+    assert_eq!(t.columns[3].ty.to_string(), "map<int(11),varchar(10)>");
+    assert_eq!(t.columns[4].ty, SrType::Varbinary { len: None });
+    assert_eq!(
+        parse_catalog(&render_show_create(t), Some("my`db"))
+            .unwrap()
+            .tables[&t.id],
+        *t
+    );
+}
+
+#[test]
 fn aggregate_table_from_g_output() {
     let c = parse(&fixture("agg_example_table.txt"));
     let t = &c.tables[&TableId::new("db", "example_table")];
@@ -278,7 +306,11 @@ proptest! {
 }
 
 fn arb_name() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-z_][a-z0-9_]{0,10}", "[ -~&&[^\\n]]{1,12}", "[a-z]{1,4}`[a-z]{0,3}"]
+    prop_oneof![
+        "[a-z_][a-z0-9_]{0,10}",
+        "[ -~&&[^\\n]]{1,12}",
+        "[a-z]{1,4}`[a-z]{0,3}"
+    ]
 }
 
 fn arb_text() -> BoxedStrategy<Option<String>> {
@@ -292,7 +324,10 @@ fn arb_type() -> impl Strategy<Value = SrType> {
         Just(SrType::Int),
         Just(SrType::LargeInt),
         Just(SrType::Double),
-        (1u8..=38).prop_map(|p| SrType::Decimal { precision: p, scale: p / 2 }),
+        (1u8..=38).prop_map(|p| SrType::Decimal {
+            precision: p,
+            scale: p / 2
+        }),
         (1u32..=255).prop_map(|len| SrType::Char { len }),
         (1u32..=1_048_576).prop_map(|len| SrType::Varchar { len }),
         Just(SrType::String),
@@ -303,7 +338,9 @@ fn arb_type() -> impl Strategy<Value = SrType> {
         (1u32..=100).prop_map(|len| SrType::Array {
             element: Box::new(SrType::Varchar { len })
         }),
-        Just(SrType::Other { text: "map<int(11),varchar(10)>".into() }),
+        Just(SrType::Other {
+            text: "map<int(11),varchar(10)>".into()
+        }),
     ]
 }
 

@@ -488,3 +488,33 @@ fn real_step_statements_yield_the_expected_renames() {
         vec![("customers".to_string(), "clients".to_string())]
     );
 }
+
+/// Propagated source types (`__debezium.source.column.type`, length, scale)
+/// are used as the native type: UNSIGNED and ZEROFILL are read off the name.
+#[test]
+fn propagated_source_types_are_used() {
+    // the file alternates key and value lines; keys are rejected as such
+    let (events, errors) = decode_file(&read(
+        "data-change/third-party/apache-paimon/kafka/debezium-avro/table/schema/alltype/debezium-avro-data-1.txt",
+    ));
+    assert_eq!(errors.len(), 2);
+    let Event::DataChange(dc) = &events[0].value else {
+        panic!()
+    };
+    let t = dc.schema.as_ref().unwrap();
+    let summary: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} nullable={} semantic={:?}",
+                c.name, c.ty, c.nullable, c.ty.semantic
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("paimon_propagated_types", summary.join("\n"));
+    assert!(t
+        .columns
+        .iter()
+        .any(|c| c.ty.name == "BIGINT" && c.ty.unsigned));
+}

@@ -441,3 +441,23 @@ fn plans_are_deterministic() {
     let b = render_json(&run(&[diff(&after, &cat)], &cat, "3.2.0"));
     assert_eq!(a, b);
 }
+
+#[test]
+fn losses_and_possible_renames_are_shown() {
+    let before = customers();
+    let cat = catalog(vec![target_of(&before)], vec![]);
+    let mut after = before.clone();
+    after.columns.remove(1); // last_name gone, no evidence of a rename...
+    after
+        .columns
+        .push(col(4, "surname", ty("VARCHAR", Some(100)), true)); // ...same type
+    let mut created = col(5, "created", ty("DATETIME", None), true);
+    created.ty.scale = Some(6);
+    created.ty.length = Some(6);
+    after.columns.push(created);
+    let p = run(&[diff(&after, &cat)], &cat, "3.3.5");
+    let text = render_text(&p);
+    assert!(text.contains("note (possible_rename)"), "{text}");
+    assert!(!text.contains("rename_column"), "{text}");
+    insta::assert_snapshot!("losses_and_possible_renames_text", text);
+}

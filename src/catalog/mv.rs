@@ -32,6 +32,9 @@ use crate::model::TableId;
 /// Marker in [`super::MaterializedView::reads`]: every column of a table not in the catalog.
 pub const ALL_COLUMNS: &str = "*";
 
+/// A `SELECT *` (`None`) or `q.*` (`Some(q)`), with the FROM relations of its SELECT.
+type Wildcard = (Option<Vec<String>>, Vec<Vec<String>>);
+
 #[derive(Default)]
 struct Collect {
     relations: Vec<(Vec<String>, Option<String>)>,
@@ -39,7 +42,7 @@ struct Collect {
     derived: BTreeSet<String>,
     columns: Vec<Vec<String>>,
     /// Wildcards: `None` = `*` over these relations, `Some(q)` = `q.*`.
-    wildcards: Vec<(Option<Vec<String>>, Vec<Vec<String>>)>,
+    wildcards: Vec<Wildcard>,
 }
 
 fn parts(name: &ObjectName) -> Vec<String> {
@@ -157,7 +160,7 @@ pub fn resolve_reads(
         Err(e) => return fallback(sql, db, tables, &e.to_string()),
     };
     let mut c = Collect::default();
-    let _ = statements.visit(&mut c);
+    let (ControlFlow::Continue(()) | ControlFlow::Break(())) = statements.visit(&mut c);
 
     // Base tables and the qualifiers that name them.
     let mut reads: BTreeMap<TableId, BTreeSet<String>> = BTreeMap::new();

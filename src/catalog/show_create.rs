@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::input::{segments, tokenize, Segment, Tok, Token};
+use super::cursor::Cursor;
+use super::input::{segments, tokenize, Tok, Token};
 use super::mv::resolve_reads;
 use super::{
     Catalog, CatalogError, Distribution, KeysType, MaterializedView, RefreshKind, TargetColumn,
@@ -27,6 +28,8 @@ const AGGREGATIONS: &[&str] = &[
     "BITMAP_UNION",
     "PERCENTILE_UNION",
 ];
+
+pub use super::render::render_show_create;
 
 /// Parses `SHOW CREATE` output (see the module docs) into a catalog.
 ///
@@ -73,164 +76,6 @@ struct State {
     catalog: Catalog,
     warnings: Vec<String>,
     saw_statement: bool,
-}
-
-pub(crate) struct Cursor<'a> {
-    pub seg: &'a Segment,
-    pub toks: &'a [Token],
-    pub pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    pub fn peek(&self) -> Option<&'a Token> {
-        self.toks.get(self.pos)
-    }
-
-    pub fn peek_at(&self, n: usize) -> Option<&'a Token> {
-        self.toks.get(self.pos + n)
-    }
-
-    pub fn next(&mut self) -> Option<&'a Token> {
-        let t = self.toks.get(self.pos);
-        self.pos += 1;
-        t
-    }
-
-    fn line(&self) -> usize {
-        match self.peek() {
-            Some(t) => self.seg.line_of(t.start),
-            None => self.seg.end_line(),
-        }
-    }
-
-    pub fn err(&self, expected: &str) -> CatalogError {
-        let found = self
-            .peek()
-            .map_or_else(|| "end of input".to_string(), Token::describe);
-        CatalogError::Syntax {
-            line: self.line(),
-            message: format!("expected {expected}, found {found}"),
-        }
-    }
-
-    fn eat_word(&mut self, kw: &str) -> bool {
-        if self.peek().is_some_and(|t| t.is_word(kw)) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn eat_sym(&mut self, c: char) -> bool {
-        if self.peek().is_some_and(|t| t.is_sym(c)) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect_word(&mut self, kw: &str, after: &str) -> Result<(), CatalogError> {
-        if self.eat_word(kw) {
-            Ok(())
-        } else {
-            Err(self.err(&format!("{kw} after {after}")))
-        }
-    }
-
-    fn expect_sym(&mut self, c: char, what: &str) -> Result<(), CatalogError> {
-        if self.eat_sym(c) {
-            Ok(())
-        } else {
-            Err(self.err(&format!("`{c}` {what}")))
-        }
-    }
-
-    fn ident(&mut self, what: &str) -> Result<String, CatalogError> {
-        match self.peek().map(|t| &t.tok) {
-            Some(Tok::Quoted(s) | Tok::Word(s)) => {
-                let s = s.clone();
-                self.pos += 1;
-                Ok(s)
-            }
-            _ => Err(self.err(what)),
-        }
-    }
-
-    fn string(&mut self, what: &str) -> Result<String, CatalogError> {
-        match self.peek().map(|t| &t.tok) {
-            Some(Tok::Str(s)) => {
-                let s = s.clone();
-                self.pos += 1;
-                Ok(s)
-            }
-            _ => Err(self.err(what)),
-        }
-    }
-
-    fn number(&mut self, what: &str) -> Result<u64, CatalogError> {
-        match self.peek().map(|t| &t.tok) {
-            Some(Tok::Num(n)) => {
-                let v = n.parse().map_err(|_| self.err(what))?;
-                self.pos += 1;
-                Ok(v)
-            }
-            _ => Err(self.err(what)),
-        }
-    }
-
-    /// `(` ident {, ident} `)`
-    fn ident_list(&mut self, what: &str) -> Result<Vec<String>, CatalogError> {
-        self.expect_sym('(', &format!("before {what}"))?;
-        let mut out = Vec::new();
-        if self.eat_sym(')') {
-            return Ok(out);
-        }
-        loop {
-            out.push(self.ident(what)?);
-            if self.eat_sym(')') {
-                return Ok(out);
-            }
-            self.expect_sym(',', &format!("or `)` in {what}"))?;
-        }
-    }
-
-    /// Skips a balanced `(...)` (or `<...>`) group starting at the cursor.
-    pub fn skip_group(&mut self) -> Result<(), CatalogError> {
-        let (open, close) = match self.peek().map(|t| &t.tok) {
-            Some(Tok::Sym('<')) => ('<', '>'),
-            _ => ('(', ')'),
-        };
-        let mut depth = 0usize;
-        while let Some(t) = self.next() {
-            if t.is_sym(open) {
-                depth += 1;
-            } else if t.is_sym(close) {
-                depth = depth.saturating_sub(1);
-            }
-            if depth == 0 {
-                return Ok(());
-            }
-        }
-        Err(self.err(&format!("`{close}`")))
-    }
-
-    /// Whether the cursor is at the end of a statement.
-    pub fn at_end(&self) -> bool {
-        self.peek().is_none_or(|t| t.is_sym(';'))
-    }
-
-    /// Text of the segment between two token indexes (inclusive start, exclusive end).
-    pub fn text(&self, from: usize, to: usize) -> &'a str {
-        let (Some(a), Some(b)) = (
-            self.toks.get(from),
-            to.checked_sub(1).and_then(|i| self.toks.get(i)),
-        ) else {
-            return "";
-        };
-        self.seg.text.get(a.start..b.end).unwrap_or("")
-    }
 }
 
 impl State {
@@ -677,93 +522,4 @@ fn properties(c: &mut Cursor<'_>) -> Result<BTreeMap<String, String>, CatalogErr
         }
         c.expect_sym(',', "or `)` in PROPERTIES")?;
     }
-}
-
-/// Quotes an identifier with backticks as StarRocks prints it.
-fn q(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// A double-quoted string literal as StarRocks prints it.
-fn s(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn list(cols: &[String]) -> String {
-    cols.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")
-}
-
-/// Renders a table exactly as StarRocks' `SHOW CREATE TABLE` prints it
-/// (including the trailing spaces after `ENGINE=OLAP` and `BUCKETS n`).
-pub fn render_show_create(table: &TargetTable) -> String {
-    let mut out = format!("CREATE TABLE {} (\n", q(&table.id.table));
-    let cols: Vec<String> = table
-        .columns
-        .iter()
-        .map(|c| {
-            let mut line = format!("  {} {}", q(&c.name), super::types_text::render_type(&c.ty));
-            if let Some(a) = &c.aggregation {
-                line.push(' ');
-                line.push_str(a);
-            }
-            line.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
-            if let Some(d) = &c.default {
-                let raw = d.eq_ignore_ascii_case("CURRENT_TIMESTAMP") || d.starts_with('(');
-                line.push_str(" DEFAULT ");
-                line.push_str(&if raw { d.clone() } else { s(d) });
-            }
-            line.push_str(" COMMENT ");
-            line.push_str(&s(c.comment.as_deref().unwrap_or("")));
-            line
-        })
-        .collect();
-    out.push_str(&cols.join(",\n"));
-    out.push_str("\n) ENGINE=OLAP \n");
-    let kw = match table.keys_type {
-        KeysType::Primary => "PRIMARY",
-        KeysType::Duplicate => "DUPLICATE",
-        KeysType::Unique => "UNIQUE",
-        KeysType::Aggregate => "AGGREGATE",
-    };
-    out.push_str(&format!("{kw} KEY({})\n", list(&table.key_columns)));
-    if let Some(cm) = &table.comment {
-        out.push_str(&format!("COMMENT {}\n", s(cm)));
-    }
-    if let Some(p) = &table.partition_clause {
-        out.push_str(p);
-        out.push('\n');
-    }
-    match &table.distribution {
-        Some(Distribution::Hash { columns, buckets }) => {
-            out.push_str(&format!("DISTRIBUTED BY HASH({})", list(columns)));
-            if let Some(b) = buckets {
-                out.push_str(&format!(" BUCKETS {b} "));
-            }
-            out.push('\n');
-        }
-        Some(Distribution::Random { buckets }) => {
-            out.push_str("DISTRIBUTED BY RANDOM");
-            if let Some(b) = buckets {
-                out.push_str(&format!(" BUCKETS {b} "));
-            }
-            out.push('\n');
-        }
-        None => {}
-    }
-    if !table.order_by.is_empty() {
-        out.push_str(&format!("ORDER BY({})\n", list(&table.order_by)));
-    }
-    if table.properties.is_empty() {
-        let end = out.trim_end_matches('\n').len();
-        out.truncate(end);
-        out.push(';');
-    } else {
-        let props: Vec<String> = table
-            .properties
-            .iter()
-            .map(|(k, v)| format!("{} = {}", s(k), s(v)))
-            .collect();
-        out.push_str(&format!("PROPERTIES (\n{}\n);", props.join(",\n")));
-    }
-    out
 }

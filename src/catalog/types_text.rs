@@ -1,8 +1,8 @@
 //! StarRocks column types as `SHOW CREATE TABLE` spells them: parsing
 //! (`int(11)`, `decimal128(38, 9)`, `array<varchar(10)>`, ...) and rendering.
 
+use super::cursor::Cursor;
 use super::input::Tok;
-use super::show_create::Cursor;
 use super::CatalogError;
 use crate::types::SrType;
 

@@ -1,8 +1,11 @@
 //! `ddlsync plan`: what StarRocks needs to match the source, changing nothing.
 //!
 //! Offline: `--events FILE` (Debezium messages) and `--target-ddl FILE`
-//! (StarRocks `SHOW CREATE` output). Exit codes follow `terraform plan
-//! -detailed-exitcode`: 0 in sync, 2 changes planned, 1 error.
+//! (StarRocks `SHOW CREATE` output). Online (`--config` naming `[kafka]` and
+//! `[starrocks]`, without `--events`/`--target-ddl`): the schema-change topics
+//! are read from the beginning and StarRocks is introspected, then the very
+//! same pipeline plans; nothing is written anywhere. Exit codes follow
+//! `terraform plan -detailed-exitcode`: 0 in sync, 2 changes planned, 1 error.
 
 use std::path::PathBuf;
 
@@ -19,15 +22,19 @@ use ddlsync::source::decode_file;
 
 use super::inputs;
 
+mod online;
+
 /// Arguments of `ddlsync plan`.
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
-    /// Debezium messages, one per line: raw message values or `kcat -J` output.
-    #[arg(long, value_name = "FILE")]
-    events: PathBuf,
-    /// StarRocks `SHOW CREATE TABLE` / `SHOW CREATE MATERIALIZED VIEW` output.
-    #[arg(long, value_name = "FILE")]
-    target_ddl: PathBuf,
+    /// Debezium messages, one per line: raw message values or `kcat -J` output
+    /// (without it: read the config's Kafka schema-change topics).
+    #[arg(long, value_name = "FILE", requires = "target_ddl")]
+    events: Option<PathBuf>,
+    /// StarRocks `SHOW CREATE TABLE` / `SHOW CREATE MATERIALIZED VIEW` output
+    /// (without it: introspect the config's StarRocks).
+    #[arg(long, value_name = "FILE", requires = "events")]
+    target_ddl: Option<PathBuf>,
     /// Directory of policy rule files (default: the config's `rules_dir`, else the shipped rules).
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
@@ -73,32 +80,16 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
         .parse()
         .with_context(|| format!("--target-version {version_text:?}"))?;
 
-    let events_text = inputs::read_text(&args.events)?;
-    let (events, errors) = decode_file(&events_text);
-    if let Some(first) = errors.first() {
-        bail!(
-            "{}:{first}{}",
-            args.events.display(),
-            if errors.len() > 1 {
-                format!(" (and {} more bad lines)", errors.len() - 1)
-            } else {
-                String::new()
-            }
-        );
-    }
-    if events.is_empty() {
-        bail!("{}: no Debezium messages", args.events.display());
-    }
-    let mut histories = Histories::new();
-    for event in &events {
-        for note in histories.apply(event) {
-            tracing::debug!(?note, "History note.");
+    let (histories, catalog, version) = match (&args.events, &args.target_ddl) {
+        (Some(events), Some(target_ddl)) => {
+            let histories = offline_histories(events)?;
+            let ddl_text = inputs::read_text(target_ddl)?;
+            let catalog = parse_catalog(&ddl_text, args.target_database.as_deref())
+                .with_context(|| target_ddl.display().to_string())?;
+            (histories, catalog, version)
         }
-    }
-
-    let ddl_text = inputs::read_text(&args.target_ddl)?;
-    let catalog = parse_catalog(&ddl_text, args.target_database.as_deref())
-        .with_context(|| args.target_ddl.display().to_string())?;
+        _ => online::inputs(&config, args.target_version.is_some().then_some(version))?,
+    };
 
     let outcome = pipeline::run(Inputs {
         histories: &histories,
@@ -117,3 +108,30 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
     Ok(if outcome.plan.is_in_sync() { 0 } else { 2 })
 }
 
+
+/// Decodes an events file and folds it into histories; any bad line is an error.
+fn offline_histories(path: &std::path::Path) -> Result<Histories> {
+    let text = inputs::read_text(path)?;
+    let (events, errors) = decode_file(&text);
+    if let Some(first) = errors.first() {
+        bail!(
+            "{}:{first}{}",
+            path.display(),
+            if errors.len() > 1 {
+                format!(" (and {} more bad lines)", errors.len() - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if events.is_empty() {
+        bail!("{}: no Debezium messages", path.display());
+    }
+    let mut histories = Histories::new();
+    for event in &events {
+        for note in histories.apply(event) {
+            tracing::debug!(%note, "History note.");
+        }
+    }
+    Ok(histories)
+}

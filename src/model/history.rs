@@ -488,6 +488,24 @@ impl Histories {
             }
             return notes;
         };
+        // Inline schemas never resurrect a dropped table or a renamed-away name
+        // (files concatenated per topic put old data events after the DDL).
+        let renamed_to = self
+            .tables
+            .iter()
+            .find(|(_, h)| !h.dropped && h.former_ids.contains(&dc.table))
+            .map(|(id, _)| id.clone());
+        let dropped = self.tables.get(&dc.table).is_some_and(|h| h.dropped);
+        if !self.live(&dc.table) && (dropped || renamed_to.is_some()) {
+            let why = match renamed_to {
+                Some(to) => format!("renamed to {to}"),
+                None => "dropped".to_string(),
+            };
+            notes.push(HistoryNote::Skipped {
+                reason: format!("inline schema of {} ignored: the table was {why}", dc.table),
+            });
+            return notes;
+        }
         let latest = self
             .tables
             .get(&dc.table)

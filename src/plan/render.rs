@@ -100,7 +100,7 @@ fn step_lines(step: &Step) -> Vec<String> {
 
 /// Whether a line break of `sql` falls inside a quoted identifier or string:
 /// then indenting it would change the statement.
-fn breaks_inside_quotes(sql: &str) -> bool {
+pub(super) fn breaks_inside_quotes(sql: &str) -> bool {
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for c in sql.chars() {

@@ -156,6 +156,8 @@ pub(super) fn classify(from: &SrType, to: &SrType) -> Conversion {
             SrType::BigInt => LOSSY_IN_PLACE,
             _ => LOSSY_REBUILD, // LARGEINT → DOUBLE is not in the matrix
         },
+        // Not in the matrix: TINYINT/SMALLINT fit FLOAT exactly, wider integers do not.
+        (SrType::TinyInt | SrType::SmallInt, SrType::Float) => Incompatible,
         (f, SrType::Float) if int_rank(f).is_some() => LOSSY_REBUILD,
         (SrType::Int, SrType::Date) => LOSSY_IN_PLACE,
         (f, SrType::Decimal { precision, scale }) if int_rank(f).is_some() => {

@@ -4,8 +4,6 @@
 //! `tests/types.rs` compares the file with [`render_mapping_doc`] and rewrites
 //! it when `UPDATE_DOCS=1`.
 
-use std::fmt::Write as _;
-
 use super::mapping::{rules_loss_codes, Applies, Key, MappingRow, MAPPING_TABLE};
 use super::{classify_conversion, map_column, Conversion, MappingOptions, SrType};
 use crate::model::{ColumnId, SourceColumn, SourceDialect, SourceType};
@@ -134,7 +132,7 @@ fn matches_of(row: &MappingRow) -> String {
 }
 
 fn section(out: &mut String, title: &str, rows: &[&MappingRow], options: &MappingOptions) {
-    let _ = writeln!(out, "\n## {title}\n");
+    out.push_str(&format!("\n## {title}\n\n"));
     out.push_str(
         "| Source | Matches | StarRocks | Example | In a primary key | Losses | Notes |\n",
     );
@@ -154,9 +152,8 @@ fn section(out: &mut String, title: &str, rows: &[&MappingRow], options: &Mappin
             .iter()
             .map(|l| format!("`{}`", l.code))
             .collect();
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | `{}` → `{}` | {} | {} | {} |",
+        out.push_str(&format!(
+            "| {} | {} | {} | `{}` → `{}` | {} | {} | {} |\n",
             cell(row.source),
             cell(&matches_of(row)),
             cell(row.target),
@@ -165,7 +162,7 @@ fn section(out: &mut String, title: &str, rows: &[&MappingRow], options: &Mappin
             key_cell,
             losses.join(", "),
             cell(row.note),
-        );
+        ));
     }
 }
 
@@ -243,7 +240,7 @@ pub fn render_mapping_doc() -> String {
 
     out.push_str("\n## Loss codes\n\n| Code | Meaning |\n|---|---|\n");
     for (code, detail) in rules_loss_codes() {
-        let _ = writeln!(out, "| `{code}` | {} |", cell(detail));
+        out.push_str(&format!("| `{code}` | {} |\n", cell(detail)));
     }
 
     out.push_str(
@@ -256,7 +253,7 @@ pub fn render_mapping_doc() -> String {
     let types = matrix_types();
     out.push_str("| from \\ to |");
     for t in &types {
-        let _ = write!(out, " `{t}` |");
+        out.push_str(&format!(" `{t}` |"));
     }
     out.push_str("\n|---|");
     for _ in &types {
@@ -264,9 +261,9 @@ pub fn render_mapping_doc() -> String {
     }
     out.push('\n');
     for from in &types {
-        let _ = write!(out, "| `{from}` |");
+        out.push_str(&format!("| `{from}` |"));
         for to in &types {
-            let _ = write!(out, " {} |", symbol(classify_conversion(from, to)));
+            out.push_str(&format!(" {} |", symbol(classify_conversion(from, to))));
         }
         out.push('\n');
     }

@@ -142,7 +142,7 @@ pub(crate) fn normalize(name: &str) -> Normalized {
         None => (upper.clone(), None),
     };
     let mut words: Vec<&str> = head.split_whitespace().collect();
-    let unsigned = words.iter().any(|w| *w == "UNSIGNED");
+    let unsigned = words.contains(&"UNSIGNED");
     words.retain(|w| !matches!(*w, "UNSIGNED" | "SIGNED" | "ZEROFILL"));
     let joined = words.join(" ");
     let base = match joined.as_str() {

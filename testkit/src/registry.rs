@@ -114,7 +114,7 @@ impl Server {
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
-                    let _ = rx.await;
+                    rx.await.ok();
                 })
                 .await
         });
@@ -148,7 +148,7 @@ impl Handle {
     /// Stops accepting, finishes in-flight requests, and waits for the server task.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            tx.send(()).ok();
         }
         match self.task.take() {
             Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
@@ -160,7 +160,7 @@ impl Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
+            tx.send(()).ok();
         }
     }
 }
@@ -177,13 +177,13 @@ async fn terminated() {
                 }
             }
             Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                tokio::signal::ctrl_c().await.ok();
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::signal::ctrl_c().await.ok();
     }
 }
 

@@ -119,11 +119,12 @@ pub fn stack() -> Option<Stack> {
             }
             SKIP_NOTICE.call_once(|| {
                 // Written to the process's stderr directly, past the test harness's capture.
-                let _ = writeln!(
+                writeln!(
                     std::io::stderr(),
                     "e2e: SKIPPED — the local stack is not up (no {}). Run `scripts/stack up` to run these tests.",
                     path.display()
-                );
+                )
+                .ok();
             });
             return None;
         }

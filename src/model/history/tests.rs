@@ -329,3 +329,27 @@ fn inline_schema_versions_only_on_fingerprint_change() {
     assert_eq!(v.position.native.as_deref(), Some("lsn:5"));
     assert_eq!(v.origin, VersionOrigin::InlineSchema);
 }
+
+#[test]
+fn inline_schemas_do_not_resurrect_renamed_or_dropped_tables() {
+    let mut h = Histories::new();
+    create(&mut h);
+    h.apply(&event(
+        "RENAME TABLE customers TO clients",
+        vec![change(
+            "ALTER",
+            r#""inventory"."clients""#,
+            Some(customers("last_name")),
+        )],
+    ));
+    let late = json!({"schema": {"type": "struct", "fields": [
+            {"field": "after", "type": "struct", "optional": true,
+             "fields": [{"field": "id", "type": "int32", "optional": false}]}]},
+        "payload": {"before": null, "after": {"id": 1}, "op": "c",
+            "source": {"connector": "mysql", "db": "inventory", "table": "customers"}}});
+    let notes = h.apply(&decode_line(&late.to_string(), 9).unwrap().unwrap());
+    assert!(
+        matches!(&notes[0], HistoryNote::Skipped { reason } if reason.contains("renamed to inventory.clients"))
+    );
+    assert!(h.get(&id("customers")).is_none());
+}

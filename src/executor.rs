@@ -1,0 +1,645 @@
+//! The executor: runs one table's plan steps (a [`TablePlan`]'s `steps`, or a
+//! queued change's steps after approval) against StarRocks, idempotently.
+//!
+//! Before each step it awaits any schema-change job still running on the
+//! table (instead of submitting a second ALTER), re-reads the target
+//! (introspection of the table, its shadow and the views involved) and skips
+//! what is already there (see [`decide`]); a partly done ALTER is reduced to
+//! its missing clauses. Job-starting ALTERs are followed by polling `SHOW
+//! ALTER TABLE COLUMN` until FINISHED (CANCELLED is an error carrying
+//! StarRocks' `Msg`). Busy refusals and connection errors are retried with
+//! exponential backoff, re-deciding the step each time. A shadow rebuild
+//! checks that the shadow holds as many rows as the table before swapping.
+//!
+//! Loader gates (`HoldGate`/`ReleaseGate`) are markers here: the caller holds
+//! the table's loader for the whole run. Progress goes to a
+//! [`StepObserver`], and one log line is written per step.
+//!
+//! Cancellation (a `CancellationToken`) is honoured between steps and while
+//! waiting for a job; a statement StarRocks accepted is never cancelled, and
+//! the job being awaited is reported in [`Outcome::pending_job`].
+
+pub mod decide;
+mod observer;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::ddl::Statement;
+use crate::model::TableId;
+use crate::plan::{Step, TablePlan};
+use crate::starrocks::{self, jobs, AlterJob, Client, JobState};
+
+pub use decide::Decision;
+pub use observer::{NoopObserver, RecordingObserver, StepEvent, StepObserver};
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// StarRocks refused, or could not be reached within the retry budget.
+    #[error(transparent)]
+    StarRocks(#[from] starrocks::Error),
+    /// The schema-change job ended CANCELLED.
+    #[error("table {table}: schema-change job {job_id} was cancelled: {msg}")]
+    JobCancelled {
+        /// The table.
+        table: TableId,
+        /// StarRocks' job id.
+        job_id: u64,
+        /// StarRocks' `Msg`.
+        msg: String,
+    },
+    /// The job did not finish in time (it keeps running in StarRocks).
+    #[error("table {table}: schema-change job {job_id} still {state} after {waited:?}")]
+    JobTimeout {
+        /// The table.
+        table: TableId,
+        /// StarRocks' job id.
+        job_id: u64,
+        /// Its last state.
+        state: JobState,
+        /// How long the executor waited.
+        waited: Duration,
+    },
+    /// The job is no longer listed by `SHOW ALTER TABLE COLUMN`.
+    #[error("table {table}: schema-change job {job_id} is no longer listed")]
+    JobMissing {
+        /// The table.
+        table: TableId,
+        /// StarRocks' job id.
+        job_id: u64,
+    },
+    /// The shadow table does not hold the rows of the table: not swapped.
+    #[error("table {table}: shadow {shadow} has {shadow_rows} rows, the table {table_rows}; not swapped")]
+    RowCountMismatch {
+        /// The table rebuilt.
+        table: TableId,
+        /// The shadow table.
+        shadow: TableId,
+        /// Rows of the table.
+        table_rows: u64,
+        /// Rows of the shadow.
+        shadow_rows: u64,
+    },
+}
+
+/// Knobs of the executor.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Interval between two `SHOW ALTER TABLE COLUMN` polls.
+    pub poll_interval: Duration,
+    /// How long to wait for one schema-change job.
+    pub job_timeout: Duration,
+    /// First pause after a busy refusal or a connection error.
+    pub retry_initial: Duration,
+    /// Longest pause between retries.
+    pub retry_max: Duration,
+    /// Total time retries of one step may take.
+    pub retry_budget: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_millis(500),
+            job_timeout: Duration::from_secs(6 * 3600),
+            retry_initial: Duration::from_millis(200),
+            retry_max: Duration::from_secs(10),
+            retry_budget: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What happened to one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepResult {
+    /// Statements were sent (`statements`), possibly starting a job.
+    Applied {
+        /// The job started or awaited, if any.
+        job_id: Option<u64>,
+    },
+    /// Already done; nothing sent.
+    Skipped {
+        /// Why.
+        reason: String,
+        /// A job found running and awaited before deciding.
+        awaited_job: Option<u64>,
+    },
+    /// A loader-gate marker (the caller holds the gate).
+    Marker,
+    /// Cancelled while waiting for a job (which keeps running).
+    Interrupted {
+        /// The job.
+        job_id: u64,
+    },
+}
+
+/// The report of one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepReport {
+    /// Index of the step.
+    pub index: usize,
+    /// Kind of step (`sql`, `wait_for_alter_job`, `rebuild`, ...).
+    pub kind: &'static str,
+    /// What happened.
+    pub result: StepResult,
+    /// The statements sent, as sent.
+    pub statements: Vec<String>,
+    /// Time the step took.
+    pub elapsed: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// One report per step started, in order.
+    pub reports: Vec<StepReport>,
+    /// The run stopped early because of the cancellation token.
+    pub cancelled: bool,
+    /// A job left running when the run was cancelled.
+    pub pending_job: Option<(TableId, u64)>,
+}
+
+impl Outcome {
+    /// Whether no statement was sent.
+    pub fn is_noop(&self) -> bool {
+        self.reports.iter().all(|r| r.statements.is_empty())
+    }
+}
+
+/// A failed run: what was done before, and the error of step `index`.
+#[derive(Debug, thiserror::Error)]
+#[error("step {index}: {error}")]
+pub struct Failure {
+    /// Steps done before the failure (the failed step included, with what it sent).
+    pub outcome: Outcome,
+    /// Index of the failed step.
+    pub index: usize,
+    /// The error.
+    #[source]
+    pub error: Error,
+}
+
+/// Short name of a step kind.
+pub fn step_kind(step: &Step) -> &'static str {
+    match step {
+        Step::HoldGate { .. } => "hold_gate",
+        Step::Sql { .. } => "sql",
+        Step::WaitForAlterJob { .. } => "wait_for_alter_job",
+        Step::ReactivateMv { .. } => "reactivate_mv",
+        Step::RebuildMv { .. } => "rebuild_mv",
+        Step::Rebuild { .. } => "rebuild",
+        Step::ReleaseGate { .. } => "release_gate",
+    }
+}
+
+/// Runs plan steps against one StarRocks.
+#[derive(Debug, Clone)]
+pub struct Executor {
+    client: Client,
+    options: Options,
+}
+
+/// State of one run.
+struct Run<'a> {
+    target: &'a TableId,
+    observer: &'a dyn StepObserver,
+    cancel: &'a CancellationToken,
+    /// Jobs submitted in this run and not yet awaited, by table.
+    submitted: BTreeMap<TableId, u64>,
+}
+
+/// Internal end of a step.
+enum Ended {
+    Done(StepResult, Vec<String>),
+    Interrupted(TableId, u64, Vec<String>),
+}
+
+impl Executor {
+    /// An executor over `client`.
+    pub fn new(client: Client, options: Options) -> Self {
+        Self { client, options }
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs the steps that run now of a table plan.
+    pub async fn run_plan(
+        &self,
+        plan: &TablePlan,
+        observer: &dyn StepObserver,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, Failure> {
+        self.run(&plan.target_table, &plan.steps, observer, cancel)
+            .await
+    }
+
+    /// Runs `steps` for `target` in order (see the module docs).
+    pub async fn run(
+        &self,
+        target: &TableId,
+        steps: &[Step],
+        observer: &dyn StepObserver,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome, Failure> {
+        let mut run = Run {
+            target,
+            observer,
+            cancel,
+            submitted: BTreeMap::new(),
+        };
+        let mut outcome = Outcome::default();
+        for (index, step) in steps.iter().enumerate() {
+            if cancel.is_cancelled() {
+                tracing::info!(table = %target, step = index, "Run cancelled between steps.");
+                outcome.cancelled = true;
+                return Ok(outcome);
+            }
+            observer.on_event(target, &StepEvent::Started { index, step });
+            let started = Instant::now();
+            let mut sent = Vec::new();
+            let result = self.step(&mut run, index, step, &mut sent).await;
+            let elapsed = started.elapsed();
+            let kind = step_kind(step);
+            match result {
+                Ok(Ended::Done(result, statements)) => {
+                    let job_id = match &result {
+                        StepResult::Applied { job_id } => *job_id,
+                        StepResult::Skipped { awaited_job, .. } => *awaited_job,
+                        _ => None,
+                    };
+                    match &result {
+                        StepResult::Skipped {
+                            reason,
+                            awaited_job,
+                        } => {
+                            tracing::info!(table = %target, step = index, kind, reason = %reason, job_id = ?awaited_job, "Step skipped: already done.");
+                            observer.on_event(
+                                target,
+                                &StepEvent::Skipped {
+                                    index,
+                                    step,
+                                    reason,
+                                    awaited_job: *awaited_job,
+                                },
+                            );
+                        }
+                        StepResult::Applied { .. } => {
+                            tracing::info!(table = %target, step = index, kind, statement = %statements.join("; "), job_id = ?job_id, elapsed_ms = elapsed.as_millis() as u64, "Step applied.");
+                        }
+                        _ => {}
+                    }
+                    observer.on_event(
+                        target,
+                        &StepEvent::Finished {
+                            index,
+                            step,
+                            elapsed,
+                            job_id,
+                        },
+                    );
+                    outcome.reports.push(StepReport {
+                        index,
+                        kind,
+                        result,
+                        statements,
+                        elapsed,
+                    });
+                }
+                Ok(Ended::Interrupted(table, job_id, statements)) => {
+                    tracing::info!(table = %target, step = index, kind, job_id, "Run cancelled while a schema-change job runs; the job is left running.");
+                    outcome.reports.push(StepReport {
+                        index,
+                        kind,
+                        result: StepResult::Interrupted { job_id },
+                        statements,
+                        elapsed,
+                    });
+                    outcome.cancelled = true;
+                    outcome.pending_job = Some((table, job_id));
+                    return Ok(outcome);
+                }
+                Err(error) => {
+                    tracing::warn!(table = %target, step = index, kind, statement = %sent.join("; "), error = %error, "Step failed.");
+                    observer.on_event(
+                        target,
+                        &StepEvent::Failed {
+                            index,
+                            step,
+                            elapsed,
+                            error: &error,
+                        },
+                    );
+                    outcome.reports.push(StepReport {
+                        index,
+                        kind,
+                        result: StepResult::Applied { job_id: None },
+                        statements: sent,
+                        elapsed,
+                    });
+                    return Err(Failure {
+                        outcome,
+                        index,
+                        error,
+                    });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn step(
+        &self,
+        run: &mut Run<'_>,
+        index: usize,
+        step: &Step,
+        sent: &mut Vec<String>,
+    ) -> Result<Ended, Error> {
+        match step {
+            Step::HoldGate { .. } | Step::ReleaseGate { .. } => {
+                Ok(Ended::Done(StepResult::Marker, Vec::new()))
+            }
+            Step::WaitForAlterJob { table } => {
+                let job_id = match run.submitted.remove(table) {
+                    Some(id) => Some(id),
+                    None => {
+                        let jobs = self.retrying(|| self.client.alter_jobs(table)).await?;
+                        jobs::active_job(&jobs).map(|j| j.job_id)
+                    }
+                };
+                let Some(job_id) = job_id else {
+                    return Ok(Ended::Done(
+                        StepResult::Skipped {
+                            reason: format!("no schema-change job of {table} to wait for"),
+                            awaited_job: None,
+                        },
+                        Vec::new(),
+                    ));
+                };
+                let Some(job) = self.await_job(run, index, table, job_id).await? else {
+                    return Ok(Ended::Interrupted(table.clone(), job_id, Vec::new()));
+                };
+                if job.state == JobState::Cancelled {
+                    return Err(Error::JobCancelled {
+                        table: table.clone(),
+                        job_id,
+                        msg: job.msg,
+                    });
+                }
+                Ok(Ended::Done(
+                    StepResult::Applied {
+                        job_id: Some(job_id),
+                    },
+                    Vec::new(),
+                ))
+            }
+            _ => self.statement_step(run, index, step, sent).await,
+        }
+    }
+
+    /// Awaits, re-reads, decides and submits, retrying retriable errors.
+    async fn statement_step(
+        &self,
+        run: &mut Run<'_>,
+        index: usize,
+        step: &Step,
+        sent: &mut Vec<String>,
+    ) -> Result<Ended, Error> {
+        let mut tables = decide::step_tables(step);
+        if !tables.contains(run.target) {
+            tables.push(run.target.clone());
+        }
+        let view_dbs = decide::step_view_databases(step);
+        let started = Instant::now();
+        let mut pause = self.options.retry_initial;
+        let mut awaited = None;
+        loop {
+            let attempt = self
+                .attempt(run, index, step, &tables, &view_dbs, &mut awaited, sent)
+                .await;
+            match attempt {
+                Err(Error::StarRocks(e))
+                    if e.is_retriable() && started.elapsed() < self.options.retry_budget =>
+                {
+                    tracing::info!(table = %run.target, step = index, error = %e, pause_ms = pause.as_millis() as u64, "StarRocks is busy or unreachable; retrying the step.");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(self.options.retry_max);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt(
+        &self,
+        run: &mut Run<'_>,
+        index: usize,
+        step: &Step,
+        tables: &[TableId],
+        view_dbs: &[String],
+        awaited: &mut Option<u64>,
+        sent: &mut Vec<String>,
+    ) -> Result<Ended, Error> {
+        // 1. A job still running on a table of the step is awaited, never doubled.
+        for table in tables {
+            let jobs = self.client.alter_jobs(table).await?;
+            if let Some(job) = jobs::active_job(&jobs) {
+                let job_id = job.job_id;
+                tracing::info!(table = %table, step = index, job_id, state = %job.state, "Awaiting a schema-change job already running.");
+                let Some(done) = self.await_job(run, index, table, job_id).await? else {
+                    return Ok(Ended::Interrupted(table.clone(), job_id, Vec::new()));
+                };
+                if run.submitted.get(table) == Some(&job_id) {
+                    run.submitted.remove(table);
+                    if done.state == JobState::Cancelled {
+                        return Err(Error::JobCancelled {
+                            table: table.clone(),
+                            job_id,
+                            msg: done.msg,
+                        });
+                    }
+                } else if done.state == JobState::Cancelled {
+                    tracing::warn!(table = %table, job_id, msg = %done.msg, "A schema-change job found running ended CANCELLED.");
+                }
+                *awaited = Some(job_id);
+            }
+        }
+        // 2. Re-read the target and decide.
+        let catalog = self.client.introspect_with_views(tables, view_dbs).await?;
+        let statements = match decide::decide(step, &catalog) {
+            Decision::Skip(reason) => {
+                return Ok(Ended::Done(
+                    StepResult::Skipped {
+                        reason,
+                        awaited_job: *awaited,
+                    },
+                    Vec::new(),
+                ))
+            }
+            Decision::NotApplicable => Vec::new(),
+            Decision::Run(statements) => statements,
+        };
+        // 3. Submit, on one connection (USE + CREATE MATERIALIZED VIEW share it).
+        let mut session = self.client.session().await?;
+        let mut job_id = None;
+        let mut texts = Vec::new();
+        for statement in &statements {
+            let text = statement.to_string();
+            let before = if statement.starts_job() {
+                Some(session.alter_jobs(&job_table(statement)).await?)
+            } else {
+                None
+            };
+            if let Statement::SwapWith { table, with } = statement {
+                self.check_rows(&mut session, table, with).await?;
+            }
+            session.execute(&text).await?;
+            sent.push(text.clone());
+            texts.push(text.clone());
+            let mut this_job = None;
+            if let Some(before) = before {
+                let table = job_table(statement);
+                let after = session.alter_jobs(&table).await?;
+                if let Some(j) = jobs::new_job(&before, &after) {
+                    this_job = Some(j.job_id);
+                    job_id = Some(j.job_id);
+                    run.submitted.insert(table, j.job_id);
+                }
+            }
+            run.observer.on_event(
+                run.target,
+                &StepEvent::Submitted {
+                    index,
+                    step,
+                    statement: &text,
+                    job_id: this_job,
+                },
+            );
+            // A job-starting statement not followed by a wait step is awaited here.
+            let waits = matches!(
+                step,
+                Step::Sql {
+                    waits_for_job: true,
+                    ..
+                }
+            );
+            if let (Some(id), false) = (this_job, waits) {
+                let table = job_table(statement);
+                run.submitted.remove(&table);
+                let Some(done) = self.await_job(run, index, &table, id).await? else {
+                    return Ok(Ended::Interrupted(table, id, texts));
+                };
+                if done.state == JobState::Cancelled {
+                    return Err(Error::JobCancelled {
+                        table,
+                        job_id: id,
+                        msg: done.msg,
+                    });
+                }
+            }
+        }
+        Ok(Ended::Done(StepResult::Applied { job_id }, texts))
+    }
+
+    /// Before a swap: the shadow must hold as many rows as the table.
+    async fn check_rows(
+        &self,
+        session: &mut starrocks::Session,
+        table: &TableId,
+        with: &str,
+    ) -> Result<(), Error> {
+        let shadow = TableId::new(table.database.clone(), with);
+        let table_rows = session.count_rows(table).await?;
+        let shadow_rows = session.count_rows(&shadow).await?;
+        if table_rows != shadow_rows {
+            return Err(Error::RowCountMismatch {
+                table: table.clone(),
+                shadow,
+                table_rows,
+                shadow_rows,
+            });
+        }
+        Ok(())
+    }
+
+    /// Polls until the job is FINISHED or CANCELLED; `None` when cancelled first.
+    async fn await_job(
+        &self,
+        run: &Run<'_>,
+        index: usize,
+        table: &TableId,
+        job_id: u64,
+    ) -> Result<Option<AlterJob>, Error> {
+        let started = Instant::now();
+        loop {
+            let jobs = self.retrying(|| self.client.alter_jobs(table)).await?;
+            let job = jobs
+                .into_iter()
+                .find(|j| j.job_id == job_id)
+                .ok_or_else(|| Error::JobMissing {
+                    table: table.clone(),
+                    job_id,
+                })?;
+            if job.state.is_terminal() {
+                let waited = started.elapsed();
+                tracing::info!(table = %table, job_id, state = %job.state, waited_ms = waited.as_millis() as u64, "Schema-change job done.");
+                run.observer.on_event(
+                    run.target,
+                    &StepEvent::JobDone {
+                        index,
+                        table,
+                        job: &job,
+                        waited,
+                    },
+                );
+                return Ok(Some(job));
+            }
+            if started.elapsed() >= self.options.job_timeout {
+                return Err(Error::JobTimeout {
+                    table: table.clone(),
+                    job_id,
+                    state: job.state,
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::select! {
+                () = run.cancel.cancelled() => return Ok(None),
+                () = tokio::time::sleep(self.options.poll_interval) => {}
+            }
+        }
+    }
+
+    /// Retries a read-only call on retriable errors within the retry budget.
+    async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T, starrocks::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, starrocks::Error>>,
+    {
+        let started = Instant::now();
+        let mut pause = self.options.retry_initial;
+        loop {
+            match call().await {
+                Err(e) if e.is_retriable() && started.elapsed() < self.options.retry_budget => {
+                    tracing::debug!(error = %e, "Retrying a StarRocks read.");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(self.options.retry_max);
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The table whose job a job-starting statement creates.
+fn job_table(statement: &Statement) -> TableId {
+    match statement {
+        Statement::AlterTable(a) => a.table.clone(),
+        _ => TableId::new("", ""),
+    }
+}
