@@ -103,7 +103,10 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
         let source = &latest.table;
         let mut table_changes = Vec::new();
         // The target as it is now: under the routed name, or under the name the
-        // table had before a rename the target has not followed yet.
+        // table had before a rename the target has not followed yet. In the
+        // second case the column changes are planned against the current name
+        // and the rename is a change of its own (it may wait for approval).
+        let mut target_id = route.target.clone();
         let mut target = catalog.tables.get(&route.target);
         if target.is_none() {
             let former = history
@@ -118,28 +121,20 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
                     former.target.clone(),
                     route.target.clone(),
                 ));
-                claimed.insert(former.target);
+                target_id = former.target;
             }
         }
+        claimed.insert(target_id.clone());
         claimed.insert(route.target.clone());
-        let mut diff = match target {
-            Some(t) => {
-                // Compare under the new name so that every change names the routed target.
-                let mut renamed = t.clone();
-                renamed.id = route.target.clone();
-                let mut d = diff_table_into(source, &route.target, Some(&renamed), &mapping);
-                if let Some(first) = history.versions.first() {
-                    d.extend(history_changes(&first.table, source, &renamed));
-                }
-                d
-            }
-            None => diff_table_into(source, &route.target, None, &mapping),
-        };
+        let mut diff = diff_table_into(source, &target_id, target, &mapping);
+        if let (Some(t), Some(first)) = (target, history.versions.first()) {
+            diff.extend(history_changes(&first.table, source, t));
+        }
         if target.is_some() {
             for event in histories.table_events() {
                 if let TableEvent::Truncated { id: t, .. } = event {
                     if t == id || history.former_ids.contains(t) {
-                        table_changes.push(Change::truncate_table(route.target.clone()));
+                        table_changes.push(Change::truncate_table(target_id.clone()));
                     }
                 }
             }

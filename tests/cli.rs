@@ -85,7 +85,7 @@ fn plan_in_sync_exits_0() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|t| t["after"].as_str())
+        .filter_map(|t| t["show_create"]["after"].as_str())
         .map(|s| format!("USE inventory;\n{s};\n"))
         .collect();
     let target = write(&dir, "after.sql", &after);
