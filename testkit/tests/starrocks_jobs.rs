@@ -171,7 +171,7 @@ async fn order_by_runs_as_a_job() {
 #[tokio::test]
 async fn running_job_and_rows_survive_a_restart_with_data_dir() {
     let dir = std::env::temp_dir().join(format!("testkit-sr-{}-{}", std::process::id(), line!()));
-    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_dir_all(&dir).ok();
     let cfg = Config {
         data_dir: Some(dir.clone()),
         job_ms: 5_000,
@@ -199,7 +199,7 @@ async fn running_job_and_rows_survive_a_restart_with_data_dir() {
         Some("30")
     );
     sr.handle.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
