@@ -54,6 +54,10 @@ fn mariadb_members_on_3_3() {
     assert!(kinds.contains(&("rename_column", "family_name")), "{kinds:?}");
     assert!(!kinds.iter().any(|(k, _)| *k == "drop_column"), "{kinds:?}");
     assert!(!kinds.iter().any(|(_, c)| *c == "phone"), "added then dropped: {kinds:?}");
+    // The view reading last_name is re-created reading family_name; the others are untouched.
+    let text = render_text(&outcome.plan);
+    assert!(text.contains("GROUP BY `members`.`family_name`"), "{text}");
+    assert!(!text.contains("member_emails") && !text.contains("member_notes"), "{text}");
 }
 
 #[test]
