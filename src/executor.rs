@@ -20,7 +20,9 @@
 //! the job being awaited is reported in [`Outcome::pending_job`].
 
 pub mod decide;
+mod error;
 mod observer;
+mod outcome;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -33,57 +35,9 @@ use crate::plan::{Step, TablePlan};
 use crate::starrocks::{self, jobs, AlterJob, Client, JobState};
 
 pub use decide::Decision;
+pub use error::Error;
 pub use observer::{NoopObserver, RecordingObserver, StepEvent, StepObserver};
-
-/// Why a step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// StarRocks refused, or could not be reached within the retry budget.
-    #[error(transparent)]
-    StarRocks(#[from] starrocks::Error),
-    /// The schema-change job ended CANCELLED.
-    #[error("table {table}: schema-change job {job_id} was cancelled: {msg}")]
-    JobCancelled {
-        /// The table.
-        table: TableId,
-        /// StarRocks' job id.
-        job_id: u64,
-        /// StarRocks' `Msg`.
-        msg: String,
-    },
-    /// The job did not finish in time (it keeps running in StarRocks).
-    #[error("table {table}: schema-change job {job_id} still {state} after {waited:?}")]
-    JobTimeout {
-        /// The table.
-        table: TableId,
-        /// StarRocks' job id.
-        job_id: u64,
-        /// Its last state.
-        state: JobState,
-        /// How long the executor waited.
-        waited: Duration,
-    },
-    /// The job is no longer listed by `SHOW ALTER TABLE COLUMN`.
-    #[error("table {table}: schema-change job {job_id} is no longer listed")]
-    JobMissing {
-        /// The table.
-        table: TableId,
-        /// StarRocks' job id.
-        job_id: u64,
-    },
-    /// The shadow table does not hold the rows of the table: not swapped.
-    #[error("table {table}: shadow {shadow} has {shadow_rows} rows, the table {table_rows}; not swapped")]
-    RowCountMismatch {
-        /// The table rebuilt.
-        table: TableId,
-        /// The shadow table.
-        shadow: TableId,
-        /// Rows of the table.
-        table_rows: u64,
-        /// Rows of the shadow.
-        shadow_rows: u64,
-    },
-}
+pub use outcome::{Failure, Outcome, StepReport, StepResult};
 
 /// Knobs of the executor.
 #[derive(Debug, Clone)]
@@ -110,76 +64,6 @@ impl Default for Options {
             retry_budget: Duration::from_secs(600),
         }
     }
-}
-
-/// What happened to one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepResult {
-    /// Statements were sent (`statements`), possibly starting a job.
-    Applied {
-        /// The job started or awaited, if any.
-        job_id: Option<u64>,
-    },
-    /// Already done; nothing sent.
-    Skipped {
-        /// Why.
-        reason: String,
-        /// A job found running and awaited before deciding.
-        awaited_job: Option<u64>,
-    },
-    /// A loader-gate marker (the caller holds the gate).
-    Marker,
-    /// Cancelled while waiting for a job (which keeps running).
-    Interrupted {
-        /// The job.
-        job_id: u64,
-    },
-}
-
-/// The report of one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepReport {
-    /// Index of the step.
-    pub index: usize,
-    /// Kind of step (`sql`, `wait_for_alter_job`, `rebuild`, ...).
-    pub kind: &'static str,
-    /// What happened.
-    pub result: StepResult,
-    /// The statements sent, as sent.
-    pub statements: Vec<String>,
-    /// Time the step took.
-    pub elapsed: Duration,
-}
-
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
-    /// One report per step started, in order.
-    pub reports: Vec<StepReport>,
-    /// The run stopped early because of the cancellation token.
-    pub cancelled: bool,
-    /// A job left running when the run was cancelled.
-    pub pending_job: Option<(TableId, u64)>,
-}
-
-impl Outcome {
-    /// Whether no statement was sent.
-    pub fn is_noop(&self) -> bool {
-        self.reports.iter().all(|r| r.statements.is_empty())
-    }
-}
-
-/// A failed run: what was done before, and the error of step `index`.
-#[derive(Debug, thiserror::Error)]
-#[error("step {index}: {error}")]
-pub struct Failure {
-    /// Steps done before the failure (the failed step included, with what it sent).
-    pub outcome: Outcome,
-    /// Index of the failed step.
-    pub index: usize,
-    /// The error.
-    #[source]
-    pub error: Error,
 }
 
 /// Short name of a step kind.
@@ -338,7 +222,9 @@ impl Executor {
                     outcome.reports.push(StepReport {
                         index,
                         kind,
-                        result: StepResult::Applied { job_id: None },
+                        result: StepResult::Failed {
+                            error: error.to_string(),
+                        },
                         statements: sent,
                         elapsed,
                     });

@@ -58,6 +58,19 @@ pub enum FailureCause {
 }
 
 impl FailureCause {
+    /// Every cause.
+    pub const ALL: [FailureCause; 9] = [
+        FailureCause::UnparseableDdl,
+        FailureCause::UnknownTable,
+        FailureCause::Registry,
+        FailureCause::StarrocksRefused,
+        FailureCause::AlterCancelled,
+        FailureCause::StarrocksUnavailable,
+        FailureCause::Kafka,
+        FailureCause::RuleFile,
+        FailureCause::Store,
+    ];
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,6 +106,13 @@ pub enum DecodeOrigin {
 }
 
 impl DecodeOrigin {
+    /// Every origin.
+    pub const ALL: [DecodeOrigin; 3] = [
+        DecodeOrigin::SchemaChange,
+        DecodeOrigin::DataEvent,
+        DecodeOrigin::Registry,
+    ];
+
     /// The label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -184,6 +204,26 @@ impl Metrics {
             "Messages that could not be decoded, by origin",
             decode_errors.clone(),
         );
+        // Every series exists from the start (at 0), so dashboards and alerts
+        // see the families before the first event.
+        for kind in ChangeKind::ALL {
+            for verdict in Verdict::ALL {
+                drop(decisions.get_or_create(&DecisionLabels {
+                    kind: kind.as_str(),
+                    decision: verdict.as_str(),
+                }));
+            }
+        }
+        for cause in FailureCause::ALL {
+            drop(failures.get_or_create(&CauseLabels {
+                cause: cause.as_str(),
+            }));
+        }
+        for origin in DecodeOrigin::ALL {
+            drop(decode_errors.get_or_create(&OriginLabels {
+                origin: origin.as_str(),
+            }));
+        }
         Self {
             registry,
             propagation,

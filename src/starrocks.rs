@@ -191,7 +191,7 @@ impl Client {
     /// The StarRocks version: the configured override, else `SELECT current_version()`.
     pub async fn version(&self) -> Result<StarRocksVersion> {
         if let Some(v) = &self.version_override {
-            return Ok(v.clone());
+            return Ok(*v);
         }
         let sql = "SELECT current_version()";
         let rows = self.query(sql).await?;
@@ -339,7 +339,7 @@ impl Session {
                     .map(str::to_string),
             });
         }
-        jobs.sort_by(|a, b| b.job_id.cmp(&a.job_id));
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.job_id));
         Ok(jobs)
     }
 

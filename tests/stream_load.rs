@@ -284,9 +284,18 @@ async fn injected_faults_are_retried_with_the_same_label_or_not_at_all() {
     faults(&h, r#"{"refuse_connections_ms": 400}"#).await;
     // A fresh client: pooled keep-alive connections were accepted before the fault.
     let c = client(&h);
-    let refused = c.load(&req("pk", "r3", br#"[{"id": 3}]"#)).await.expect("attempt");
+    let refused = c
+        .load(&req("pk", "r3", br#"[{"id": 3}]"#))
+        .await
+        .expect("attempt");
     assert!(
-        matches!(refused.outcome, Outcome::Retry { reason: RetryReason::Connection, .. }),
+        matches!(
+            refused.outcome,
+            Outcome::Retry {
+                reason: RetryReason::Connection,
+                ..
+            }
+        ),
         "{refused:?}"
     );
     let a = c

@@ -43,14 +43,16 @@ pub fn step_tables(step: &Step) -> Vec<TableId> {
 /// The databases whose views a step needs to see.
 pub fn step_view_databases(step: &Step) -> Vec<String> {
     match step {
-        Step::ReactivateMv { mv, .. } | Step::RebuildMv { mv, .. } => vec![mv.database.clone()],
-        Step::Sql { statement, .. } => match statement {
-            Statement::AlterMaterializedViewActive { mv }
-            | Statement::RefreshMaterializedView { mv }
-            | Statement::DropMaterializedView { mv, .. }
-            | Statement::CreateMaterializedView { mv, .. } => vec![mv.database.clone()],
-            _ => Vec::new(),
-        },
+        Step::ReactivateMv { mv, .. }
+        | Step::RebuildMv { mv, .. }
+        | Step::Sql {
+            statement:
+                Statement::AlterMaterializedViewActive { mv }
+                | Statement::RefreshMaterializedView { mv }
+                | Statement::DropMaterializedView { mv, .. }
+                | Statement::CreateMaterializedView { mv, .. },
+            ..
+        } => vec![mv.database.clone()],
         _ => Vec::new(),
     }
 }

@@ -231,7 +231,9 @@ impl Batch {
                 });
             }
             if self.rows + rows.len() > self.limits.max_rows && !rows.is_empty() {
-                return Err(AddError::Full { table: self.table.clone() });
+                return Err(AddError::Full {
+                    table: self.table.clone(),
+                });
             }
         }
         let mark = self.body.len();
@@ -251,7 +253,9 @@ impl Batch {
             && self.body.len() > mark
         {
             self.body.truncate(mark);
-            return Err(AddError::Full { table: self.table.clone() });
+            return Err(AddError::Full {
+                table: self.table.clone(),
+            });
         }
         self.rows += rows.len();
         match &mut self.open {

@@ -118,10 +118,8 @@ pub(crate) fn split_names(text: &str) -> Vec<String> {
             }
             cur.clear();
             was_quoted = false;
-        } else if !c.is_whitespace() || !cur.is_empty() {
-            if !was_quoted {
-                cur.push(c);
-            }
+        } else if (!c.is_whitespace() || !cur.is_empty()) && !was_quoted {
+            cur.push(c);
         }
     }
     let name = if was_quoted {
@@ -431,7 +429,7 @@ mod tests {
                 ]],
             ),
         };
-        let cat = build_catalog(&[id.clone()], &answers, &BTreeMap::new(), &q).unwrap();
+        let cat = build_catalog(std::slice::from_ref(&id), &answers, &BTreeMap::new(), &q).unwrap();
         let t = &cat.tables[&id];
         assert_eq!(t.columns[0].name, "id");
         assert!(!t.columns[0].nullable);

@@ -447,7 +447,7 @@ async fn persists_to_the_data_file() -> Result {
     let dir = std::env::temp_dir().join(format!("testkit-registry-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let file = dir.join("registry.json");
-    let _ = std::fs::remove_file(&file);
+    std::fs::remove_file(&file).ok();
     let cfg = Config {
         data: Some(file.clone()),
         ..Config::default()

@@ -22,7 +22,9 @@ async fn wait_versions(s: &Stack, subject: &str, n: usize) -> Result<Value> {
     loop {
         let (status, versions) = get(s, &format!("/subjects/{subject}/versions")).await?;
         if status == 200 && versions.as_array().is_some_and(|v| v.len() >= n) {
-            return Ok(get(s, &format!("/subjects/{subject}/versions/latest")).await?.1);
+            return Ok(get(s, &format!("/subjects/{subject}/versions/latest"))
+                .await?
+                .1);
         }
         if Instant::now() > end {
             return Err(format!("subject {subject}: wanted {n} versions within {DEADLINE:?}, registry says {versions}").into());
@@ -33,26 +35,41 @@ async fn wait_versions(s: &Stack, subject: &str, n: usize) -> Result<Value> {
 
 fn field_names(version: &Value) -> Vec<String> {
     // The value schema is Debezium's Envelope; `before` is ["null", Value record].
-    let schema: Value = serde_json::from_str(version["schema"].as_str().unwrap_or("{}")).unwrap_or_default();
-    let before = schema["fields"].as_array().and_then(|f| f.iter().find(|f| f["name"] == "before")).cloned();
+    let schema: Value =
+        serde_json::from_str(version["schema"].as_str().unwrap_or("{}")).unwrap_or_default();
+    let before = schema["fields"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "before"))
+        .cloned();
     let record = before
-        .and_then(|b| b["type"].as_array().and_then(|t| t.iter().find(|x| x.is_object()).cloned()))
+        .and_then(|b| {
+            b["type"]
+                .as_array()
+                .and_then(|t| t.iter().find(|x| x.is_object()).cloned())
+        })
         .unwrap_or_default();
     record["fields"]
         .as_array()
-        .map(|f| f.iter().filter_map(|x| x["name"].as_str().map(str::to_owned)).collect())
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 async fn check_framing(s: &Stack, topic: &str, schema_id: u64) -> Result {
     // Confluent framing: magic 0, then the 4-byte big-endian schema id.
-    s
-        .wait_for(topic, "a record written with the new schema", |rs| {
-            rs.iter().any(|r| {
-                r.value.as_deref().is_some_and(|v| v.len() > 5 && v[0] == 0 && u64::from(u32::from_be_bytes([v[1], v[2], v[3], v[4]])) == schema_id)
+    s.wait_for(topic, "a record written with the new schema", |rs| {
+        rs.iter().any(|r| {
+            r.value.as_deref().is_some_and(|v| {
+                v.len() > 5
+                    && v[0] == 0
+                    && u64::from(u32::from_be_bytes([v[1], v[2], v[3], v[4]])) == schema_id
             })
         })
-        .await?;
+    })
+    .await?;
     Ok(())
 }
 
@@ -86,13 +103,23 @@ async fn avro_mariadb_alter_registers_a_new_subject_version() -> Result {
         .await?;
     let v1 = wait_versions(&s, &subject, 1).await?;
     assert_eq!(field_names(&v1), ["id", "name"]);
-    db.query_drop(format!("ALTER TABLE {t} ADD COLUMN qty BIGINT NULL; INSERT INTO {t} VALUES (2, 'two', 5)")).await?;
+    db.query_drop(format!(
+        "ALTER TABLE {t} ADD COLUMN qty BIGINT NULL; INSERT INTO {t} VALUES (2, 'two', 5)"
+    ))
+    .await?;
     let v2 = wait_versions(&s, &subject, 2).await?;
     assert_eq!(field_names(&v2), ["id", "name", "qty"]);
     let topic = format!("{}.inventory.{t}", s.var("STACK_AVRO_MARIADB_PREFIX"));
     check_framing(&s, &topic, v2["id"].as_u64().unwrap()).await?;
     // The schema-change topic's own subject exists too.
-    let (status, _) = get(&s, &format!("/subjects/{}-value/versions", s.var("STACK_AVRO_MARIADB_PREFIX"))).await?;
+    let (status, _) = get(
+        &s,
+        &format!(
+            "/subjects/{}-value/versions",
+            s.var("STACK_AVRO_MARIADB_PREFIX")
+        ),
+    )
+    .await?;
     assert_eq!(status, 200);
     Ok(())
 }

@@ -9,7 +9,10 @@ fn topic(s: &Stack, table: &str) -> String {
 }
 
 fn field_type(fields: &[(String, String)], name: &str) -> Option<String> {
-    fields.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t.clone())
 }
 
 /// Creates `t` with columns (id int primary key, name text, qty int), inserts id 1.
@@ -31,12 +34,19 @@ async fn pg_add_column_shows_in_the_inline_schema() -> Result {
         "ALTER TABLE public.{t} ADD COLUMN email varchar(64); INSERT INTO public.{t} VALUES (2, 'two', 2, 'two@example.com');"
     ))
     .await?;
-    let records = s.wait_for(&topic(&s, &t), "insert of id 2 after ADD COLUMN", |rs| rs.iter().any(|r| is_row(r, 2))).await?;
+    let records = s
+        .wait_for(&topic(&s, &t), "insert of id 2 after ADD COLUMN", |rs| {
+            rs.iter().any(|r| is_row(r, 2))
+        })
+        .await?;
     let before = after_fields(row(&records, 1)).expect("schema");
     assert_eq!(field_type(&before, "email"), None);
     let after = after_fields(row(&records, 2)).expect("schema");
     assert_eq!(field_type(&after, "email").as_deref(), Some("string"));
-    assert_eq!(payload(row(&records, 2)).unwrap()["after"]["email"], "two@example.com");
+    assert_eq!(
+        payload(row(&records, 2)).unwrap()["after"]["email"],
+        "two@example.com"
+    );
     Ok(())
 }
 
@@ -46,8 +56,15 @@ async fn pg_drop_column_shows_in_the_inline_schema() -> Result {
     let pg = s.postgres().await?;
     let t = table("pg_drop");
     create(&pg, &t).await?;
-    pg.batch_execute(&format!("ALTER TABLE public.{t} DROP COLUMN qty; INSERT INTO public.{t} VALUES (2, 'two');")).await?;
-    let records = s.wait_for(&topic(&s, &t), "insert of id 2 after DROP COLUMN", |rs| rs.iter().any(|r| is_row(r, 2))).await?;
+    pg.batch_execute(&format!(
+        "ALTER TABLE public.{t} DROP COLUMN qty; INSERT INTO public.{t} VALUES (2, 'two');"
+    ))
+    .await?;
+    let records = s
+        .wait_for(&topic(&s, &t), "insert of id 2 after DROP COLUMN", |rs| {
+            rs.iter().any(|r| is_row(r, 2))
+        })
+        .await?;
     assert!(field_type(&after_fields(row(&records, 1)).unwrap(), "qty").is_some());
     let after = after_fields(row(&records, 2)).unwrap();
     assert_eq!(field_type(&after, "qty"), None, "{after:?}");
@@ -65,11 +82,18 @@ async fn pg_rename_column_shows_in_the_inline_schema() -> Result {
         "ALTER TABLE public.{t} RENAME COLUMN name TO full_name; INSERT INTO public.{t} VALUES (2, 'two', 2);"
     ))
     .await?;
-    let records = s.wait_for(&topic(&s, &t), "insert of id 2 after RENAME COLUMN", |rs| rs.iter().any(|r| is_row(r, 2))).await?;
+    let records = s
+        .wait_for(&topic(&s, &t), "insert of id 2 after RENAME COLUMN", |rs| {
+            rs.iter().any(|r| is_row(r, 2))
+        })
+        .await?;
     let after = after_fields(row(&records, 2)).unwrap();
     assert_eq!(field_type(&after, "name"), None, "{after:?}");
     assert_eq!(field_type(&after, "full_name").as_deref(), Some("string"));
-    assert_eq!(payload(row(&records, 2)).unwrap()["after"]["full_name"], "two");
+    assert_eq!(
+        payload(row(&records, 2)).unwrap()["after"]["full_name"],
+        "two"
+    );
     Ok(())
 }
 
@@ -83,10 +107,23 @@ async fn pg_alter_type_shows_in_the_inline_schema() -> Result {
         "ALTER TABLE public.{t} ALTER COLUMN qty TYPE bigint; INSERT INTO public.{t} VALUES (2, 'two', 9000000000);"
     ))
     .await?;
-    let records = s.wait_for(&topic(&s, &t), "insert of id 2 after ALTER TYPE", |rs| rs.iter().any(|r| is_row(r, 2))).await?;
-    assert_eq!(field_type(&after_fields(row(&records, 1)).unwrap(), "qty").as_deref(), Some("int32"));
-    assert_eq!(field_type(&after_fields(row(&records, 2)).unwrap(), "qty").as_deref(), Some("int64"));
-    assert_eq!(payload(row(&records, 2)).unwrap()["after"]["qty"], 9_000_000_000_i64);
+    let records = s
+        .wait_for(&topic(&s, &t), "insert of id 2 after ALTER TYPE", |rs| {
+            rs.iter().any(|r| is_row(r, 2))
+        })
+        .await?;
+    assert_eq!(
+        field_type(&after_fields(row(&records, 1)).unwrap(), "qty").as_deref(),
+        Some("int32")
+    );
+    assert_eq!(
+        field_type(&after_fields(row(&records, 2)).unwrap(), "qty").as_deref(),
+        Some("int64")
+    );
+    assert_eq!(
+        payload(row(&records, 2)).unwrap()["after"]["qty"],
+        9_000_000_000_i64
+    );
     Ok(())
 }
 
@@ -99,18 +136,34 @@ async fn pg_create_rename_and_drop_table() -> Result {
     // Created after the connector started: captured all the same (publication FOR ALL TABLES).
     create(&pg, &t).await?;
     s.wait_for(&topic(&s, &t), "insert into a newly created table", |rs| {
-        rs.iter().any(|r| is_row(r, 1) && payload(r).is_some_and(|p| p["op"] == "c"))
+        rs.iter()
+            .any(|r| is_row(r, 1) && payload(r).is_some_and(|p| p["op"] == "c"))
     })
     .await?;
     pg.batch_execute(&format!("ALTER TABLE public.{t} RENAME TO {renamed}; INSERT INTO public.{renamed} VALUES (2, 'two', 2);"))
         .await?;
-    let records = s.wait_for(&topic(&s, &renamed), "insert into the renamed table", |rs| rs.iter().any(|r| is_row(r, 2))).await?;
-    assert_eq!(payload(row(&records, 2)).unwrap()["source"]["table"], renamed.as_str());
+    let records = s
+        .wait_for(
+            &topic(&s, &renamed),
+            "insert into the renamed table",
+            |rs| rs.iter().any(|r| is_row(r, 2)),
+        )
+        .await?;
+    assert_eq!(
+        payload(row(&records, 2)).unwrap()["source"]["table"],
+        renamed.as_str()
+    );
     // Dropping is silent in PostgreSQL's stream; the connector keeps going.
-    pg.batch_execute(&format!("DROP TABLE public.{renamed};")).await?;
+    pg.batch_execute(&format!("DROP TABLE public.{renamed};"))
+        .await?;
     let after = table("pg_after_drop");
     create(&pg, &after).await?;
-    s.wait_for(&topic(&s, &after), "insert into a table created after a drop", |rs| rs.iter().any(|r| is_row(r, 1))).await?;
+    s.wait_for(
+        &topic(&s, &after),
+        "insert into a table created after a drop",
+        |rs| rs.iter().any(|r| is_row(r, 1)),
+    )
+    .await?;
     Ok(())
 }
 
@@ -120,13 +173,22 @@ async fn pg_truncate_emits_op_t() -> Result {
     let pg = s.postgres().await?;
     let t = table("pg_trunc");
     create(&pg, &t).await?;
-    pg.batch_execute(&format!("TRUNCATE public.{t}; INSERT INTO public.{t} VALUES (2, 'two', 2);")).await?;
+    pg.batch_execute(&format!(
+        "TRUNCATE public.{t}; INSERT INTO public.{t} VALUES (2, 'two', 2);"
+    ))
+    .await?;
     let records = s
         .wait_for(&topic(&s, &t), "truncate event (op t) then insert", |rs| {
-            rs.iter().any(|r| payload(r).is_some_and(|p| p["op"] == "t")) && rs.iter().any(|r| is_row(r, 2))
+            rs.iter()
+                .any(|r| payload(r).is_some_and(|p| p["op"] == "t"))
+                && rs.iter().any(|r| is_row(r, 2))
         })
         .await?;
-    let ops: Vec<String> = records.iter().filter_map(payload).map(|p| p["op"].as_str().unwrap_or("").to_owned()).collect();
+    let ops: Vec<String> = records
+        .iter()
+        .filter_map(payload)
+        .map(|p| p["op"].as_str().unwrap_or("").to_owned())
+        .collect();
     assert_eq!(ops, ["c", "t", "c"]);
     Ok(())
 }

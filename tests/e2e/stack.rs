@@ -26,7 +26,10 @@ pub struct Stack {
 impl Stack {
     /// `KEY` from the env file.
     pub fn var(&self, key: &str) -> &str {
-        self.vars.get(key).map(String::as_str).unwrap_or_else(|| panic!("{key} missing from the stack env file"))
+        self.vars
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{key} missing from the stack env file"))
     }
 
     /// Kafka bootstrap servers.
@@ -37,14 +40,24 @@ impl Stack {
     /// Consumer properties for `ddlsync::kafka`.
     pub fn consumer_properties(&self) -> BTreeMap<String, String> {
         BTreeMap::from([
-            (kafka::property::BOOTSTRAP_SERVERS.to_owned(), self.kafka().to_owned()),
-            (kafka::property::SESSION_TIMEOUT_MS.to_owned(), "6000".to_owned()),
+            (
+                kafka::property::BOOTSTRAP_SERVERS.to_owned(),
+                self.kafka().to_owned(),
+            ),
+            (
+                kafka::property::SESSION_TIMEOUT_MS.to_owned(),
+                "6000".to_owned(),
+            ),
         ])
     }
 
     /// A PostgreSQL connection (database `postgres`, schema `public`).
     pub async fn postgres(&self) -> Result<tokio_postgres::Client> {
-        let (client, conn) = tokio_postgres::connect(&pg_conn_string(self.var("STACK_PG_URL")), tokio_postgres::NoTls).await?;
+        let (client, conn) = tokio_postgres::connect(
+            &pg_conn_string(self.var("STACK_PG_URL")),
+            tokio_postgres::NoTls,
+        )
+        .await?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 eprintln!("postgres connection: {e}");
@@ -74,7 +87,12 @@ impl Stack {
             .iter()
             .rev()
             .take(5)
-            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).chars().take(600).collect())
+            .map(|r| {
+                String::from_utf8_lossy(r.value.as_deref().unwrap_or_default())
+                    .chars()
+                    .take(600)
+                    .collect()
+            })
             .collect();
         Err(format!(
             "{what}: not seen in topic {topic} within {DEADLINE:?} (topic exists: {}, {} records read; last ones, newest first:\n{})",
@@ -88,7 +106,9 @@ impl Stack {
 
 /// `postgres://user:pass@host:port/db` as a key=value string tokio-postgres accepts.
 fn pg_conn_string(url: &str) -> String {
-    let rest = url.trim_start_matches("postgres://").trim_start_matches("postgresql://");
+    let rest = url
+        .trim_start_matches("postgres://")
+        .trim_start_matches("postgresql://");
     let (auth, hostpart) = rest.split_once('@').unwrap_or(("postgres", rest));
     let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
     let (hostport, db) = hostpart.split_once('/').unwrap_or((hostpart, "postgres"));
@@ -115,7 +135,10 @@ pub fn stack() -> Option<Stack> {
         Ok(t) => t,
         Err(_) => {
             if std::env::var("STACK_REQUIRED").is_ok_and(|v| v == "1") {
-                panic!("STACK_REQUIRED=1 but the stack is not up (no {}); run scripts/stack up", path.display());
+                panic!(
+                    "STACK_REQUIRED=1 but the stack is not up (no {}); run scripts/stack up",
+                    path.display()
+                );
             }
             SKIP_NOTICE.call_once(|| {
                 // Written to the process's stderr directly, past the test harness's capture.
@@ -136,7 +159,9 @@ pub fn stack() -> Option<Stack> {
         .collect();
     let stack = Stack { vars };
     let kafka = stack.kafka().to_owned();
-    let addr: std::net::SocketAddr = kafka.parse().unwrap_or_else(|e| panic!("STACK_KAFKA={kafka}: {e}"));
+    let addr: std::net::SocketAddr = kafka
+        .parse()
+        .unwrap_or_else(|e| panic!("STACK_KAFKA={kafka}: {e}"));
     if std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).is_err() {
         panic!(
             "{} says the stack is up, but Kafka at {kafka} does not answer; run scripts/stack down, then scripts/stack up",
@@ -149,8 +174,15 @@ pub fn stack() -> Option<Stack> {
 /// A table name unique to this test run: `{base}_{run}_{n}`.
 pub fn table(base: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    format!("{base}_{}_{}", (secs % 1_000_000) * 100 + u64::from(std::process::id() % 100), N.fetch_add(1, Ordering::Relaxed))
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{base}_{}_{}",
+        (secs % 1_000_000) * 100 + u64::from(std::process::id() % 100),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 // ---------------------------------------------------------------- Debezium JSON accessors
@@ -169,7 +201,12 @@ pub fn after_fields(r: &Record) -> Option<Vec<(String, String)>> {
         after["fields"]
             .as_array()?
             .iter()
-            .map(|f| (f["field"].as_str().unwrap_or("").to_owned(), f["type"].as_str().unwrap_or("").to_owned()))
+            .map(|f| {
+                (
+                    f["field"].as_str().unwrap_or("").to_owned(),
+                    f["type"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect(),
     )
 }
@@ -181,5 +218,8 @@ pub fn is_row(r: &Record, id: i64) -> bool {
 
 /// The first record of `records` that is the row `id`.
 pub fn row(records: &[Record], id: i64) -> &Record {
-    records.iter().find(|r| is_row(r, id)).expect("waited for it")
+    records
+        .iter()
+        .find(|r| is_row(r, id))
+        .expect("waited for it")
 }

@@ -74,6 +74,7 @@ pub fn context() -> PlanContext {
 }
 
 /// A scratch directory unique to one test.
+#[allow(dead_code)]
 pub fn scratch(test: &str) -> PathBuf {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -112,7 +112,10 @@ impl RowSchema {
     pub fn new(columns: Vec<Column>) -> RowSchema {
         let mut text = String::new();
         for c in &columns {
-            text.push_str(&format!("{}\u{1}{:?}\u{1}{}\u{2}", c.name, c.semantic, c.optional));
+            text.push_str(&format!(
+                "{}\u{1}{:?}\u{1}{}\u{2}",
+                c.name, c.semantic, c.optional
+            ));
         }
         RowSchema::fingerprinted(columns, &text)
     }
