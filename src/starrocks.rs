@@ -229,7 +229,7 @@ impl Client {
         }
         answers.views = s.query(&queries[3]).await?;
         let mut partitions = BTreeMap::new();
-        for id in introspect::partitioned(&answers) {
+        for id in introspect::partitioned(tables, &answers) {
             let sql = format!("SHOW CREATE TABLE {}", quote_table(&id));
             let rows = s.query(&sql).await?;
             let text = rows

@@ -345,7 +345,7 @@ fn decode_one(key: &str, value: &str, opts: &TableOptions) -> Event {
         value: Some(value),
     };
     match Decoder::default().decode(&rec, opts).expect("decode") {
-        Decoded::Event(e) => e,
+        Decoded::Event(e) => *e,
         Decoded::Tombstone => panic!("tombstone"),
     }
 }
@@ -518,7 +518,7 @@ proptest! {
     #[test]
     fn arbitrary_values_never_panic(v in arb_json(), idx in 0usize..23) {
         let sems = semantics();
-        let _ = convert_value(&sems[idx % sems.len()], &v, &Config::default(), "f");
+        let _outcome = convert_value(&sems[idx % sems.len()], &v, &Config::default(), "f");
     }
 
     #[test]
@@ -539,12 +539,12 @@ proptest! {
             ..TableOptions::default()
         };
         let rec = Record { topic: "t", partition: 0, offset: 0, key: Some(&key_text), value: Some(&text) };
-        let _ = Decoder::default().decode(&rec, &opts);
+        let _outcome = Decoder::default().decode(&rec, &opts);
     }
 
     #[test]
     fn arbitrary_text_never_panics(s in ".{0,64}") {
         let rec = Record { topic: "t", partition: 0, offset: 0, key: Some(&s), value: Some(&s) };
-        let _ = Decoder::default().decode(&rec, &TableOptions::default());
+        let _outcome = Decoder::default().decode(&rec, &TableOptions::default());
     }
 }

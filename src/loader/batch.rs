@@ -376,7 +376,7 @@ mod tests {
         ));
         let big = json!({"long": "x".repeat(40)});
         assert!(matches!(
-            b.add(pos(2), "f1", &[big.clone()], now),
+            b.add(pos(2), "f1", std::slice::from_ref(&big), now),
             Err(AddError::Full { .. })
         ));
         assert_eq!(b.rows(), 1);

@@ -170,13 +170,14 @@ fn non_empty(s: Option<&str>) -> Option<String> {
     s.filter(|s| !s.is_empty()).map(str::to_string)
 }
 
-/// The ids of the tables `tables_config` reports as partitioned.
-pub(crate) fn partitioned(answers: &Answers) -> Vec<TableId> {
+/// The ids of the `wanted` tables `tables_config` reports as partitioned.
+pub(crate) fn partitioned(wanted: &[TableId], answers: &Answers) -> Vec<TableId> {
     answers
         .tables_config
         .iter()
         .filter(|r| r.get("PARTITION_KEY").is_some_and(|p| !p.trim().is_empty()))
         .filter_map(|r| Some(TableId::new(r.get("TABLE_SCHEMA")?, r.get("TABLE_NAME")?)))
+        .filter(|id| wanted.contains(id))
         .collect()
 }
 

@@ -116,8 +116,8 @@ impl Op {
 pub enum Decoded {
     /// A null value (Kafka compaction marker after a delete): nothing to load.
     Tombstone,
-    /// A data-change event.
-    Event(Event),
+    /// A data-change event (boxed: it is large next to a tombstone).
+    Event(Box<Event>),
 }
 
 /// One data-change event, converted.
@@ -412,12 +412,12 @@ impl Decoder {
                 Op::Truncate => {}
             }
         }
-        Ok(Decoded::Event(Event {
+        Ok(Decoded::Event(Box::new(Event {
             op,
             schema,
             mirror,
             raw,
-        }))
+        })))
     }
 
     fn raw_image(&self, row: &Row) -> Value {
