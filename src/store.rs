@@ -34,6 +34,7 @@
 
 mod log;
 mod plans;
+mod read;
 mod schema;
 mod types;
 

@@ -17,8 +17,11 @@ const DIR: &str = concat!(
     "/fixtures/debezium-captured/json/"
 );
 
-/// (topic, partition, offset, key text, value text) of each captured record.
-fn records(file: &str) -> Vec<(String, i32, i64, Option<String>, Option<String>)> {
+/// (topic, partition, offset, key text, value text) of a captured record.
+type Captured = (String, i32, i64, Option<String>, Option<String>);
+
+/// The captured records of a fixture file, in offset order.
+fn records(file: &str) -> Vec<Captured> {
     let text = std::fs::read_to_string(format!("{DIR}{file}")).expect("fixture");
     text.lines()
         .map(|l| {
