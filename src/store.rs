@@ -44,6 +44,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
 
+pub use plans::{initial_status, AGENT, POLICY};
 pub use schema::SCHEMA_VERSION;
 pub use types::{
     short_fingerprint, Approval, AuditEvent, ChangeRecord, GateState, PlanContext, PlanId,

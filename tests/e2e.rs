@@ -19,4 +19,7 @@ mod e2e {
 
     // The Avro setup: new subject versions in the registry after an ALTER.
     mod avro;
+
+    // `ddlsync plan --config`: topics and the StarRocks emulator read online.
+    mod plan;
 }
