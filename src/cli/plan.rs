@@ -47,6 +47,9 @@ pub(crate) struct PlanArgs {
     /// Database of target tables whose `SHOW CREATE` output names none and follows no `USE db;`.
     #[arg(long, value_name = "DB")]
     target_database: Option<String>,
+    /// Show only tables whose source or target name (`db.table`) matches this glob.
+    #[arg(long, value_name = "GLOB")]
+    table: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -91,7 +94,7 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
         _ => online::inputs(&config, args.target_version.is_some().then_some(version))?,
     };
 
-    let outcome = pipeline::run(Inputs {
+    let mut outcome = pipeline::run(Inputs {
         histories: &histories,
         catalog: &catalog,
         rules: &rules,
@@ -100,6 +103,15 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
     });
     for id in &outcome.unmapped {
         tracing::info!(table = %id, "Source table is not mapped by the configuration; skipped.");
+    }
+    if let Some(glob) = &args.table {
+        let matcher = globset::Glob::new(glob)
+            .with_context(|| format!("--table {glob:?}"))?
+            .compile_matcher();
+        outcome.plan.tables.retain(|t| {
+            matcher.is_match(t.target_table.to_string())
+                || matcher.is_match(t.source_table.to_string())
+        });
     }
     match args.format {
         Format::Text => print!("{}", render_text(&outcome.plan)),
