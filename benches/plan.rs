@@ -63,7 +63,13 @@ fn event(table: usize, kind: &str, ddl: &str, altered: bool, pos: usize) -> Stri
 fn events() -> String {
     let mut out = String::new();
     for t in 0..TABLES {
-        out.push_str(&event(t, "CREATE", &format!("CREATE TABLE t{t} (...)"), false, t * 10));
+        out.push_str(&event(
+            t,
+            "CREATE",
+            &format!("CREATE TABLE t{t} (...)"),
+            false,
+            t * 10,
+        ));
     }
     for t in 0..TABLES {
         let ddl = format!(
@@ -77,12 +83,16 @@ fn events() -> String {
 fn catalog_text() -> String {
     let mut out = String::from("USE shop;\n");
     for t in 0..TABLES {
-        let _ = writeln!(out, "CREATE TABLE `t{t}` (");
-        let _ = writeln!(out, "  `id` bigint(20) NOT NULL COMMENT \"\",");
+        writeln!(out, "CREATE TABLE `t{t}` (").expect("writing to a String");
+        writeln!(out, "  `id` bigint(20) NOT NULL COMMENT \"\",").expect("writing to a String");
         for i in 2..=COLUMNS {
-            let ty = if i % 2 == 0 { "varchar(400)" } else { "int(11)" };
+            let ty = if i % 2 == 0 {
+                "varchar(400)"
+            } else {
+                "int(11)"
+            };
             let sep = if i == COLUMNS { "" } else { "," };
-            let _ = writeln!(out, "  `c{i}` {ty} NULL COMMENT \"\"{sep}");
+            writeln!(out, "  `c{i}` {ty} NULL COMMENT \"\"{sep}").expect("writing to a String");
         }
         out.push_str(
             ") ENGINE=OLAP \nPRIMARY KEY(`id`)\nDISTRIBUTED BY HASH(`id`) \nPROPERTIES (\n\"replication_num\" = \"1\"\n);\n\n",

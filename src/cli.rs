@@ -2,8 +2,6 @@
 //! per command. This is the binary's edge: it reads files, prints, and uses
 //! `anyhow` for context; everything it calls in the library is pure.
 
-
-
 mod config_check;
 mod desk;
 mod inputs;

@@ -171,7 +171,9 @@ fn default_targets() -> Vec<TargetKind> {
 }
 
 /// What ddlsync maintains in StarRocks for a source table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// The PRIMARY KEY mirror table (current state, kept by upsert/delete).
@@ -289,10 +291,7 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             file: file.to_owned(),
-            line: e
-                .span()
-                .map(|s| line_of(text, s.start))
-                .unwrap_or(1),
+            line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
             message: e.message().trim().to_owned(),
         })?;
         let invalid = |key: &str, message: String| ConfigError::Invalid {
@@ -331,9 +330,11 @@ impl Config {
         let starrocks = match raw.starrocks {
             None => None,
             Some(s) => {
-                check_host_port("starrocks.query", &s.query).map_err(|m| invalid("starrocks.query", m))?;
+                check_host_port("starrocks.query", &s.query)
+                    .map_err(|m| invalid("starrocks.query", m))?;
                 if let Some(h) = &s.http {
-                    check_host_port("starrocks.http", h).map_err(|m| invalid("starrocks.http", m))?;
+                    check_host_port("starrocks.http", h)
+                        .map_err(|m| invalid("starrocks.http", m))?;
                 }
                 if let Some(v) = &s.version {
                     v.parse::<crate::capabilities::StarRocksVersion>()
@@ -354,7 +355,10 @@ impl Config {
             Some(k) => {
                 let mut properties = BTreeMap::new();
                 for (key, value) in &k.properties {
-                    properties.insert(key.clone(), secret(&format!("kafka.properties.{key}"), value)?);
+                    properties.insert(
+                        key.clone(),
+                        secret(&format!("kafka.properties.{key}"), value)?,
+                    );
                 }
                 Some(KafkaConfig {
                     bootstrap_servers: k.bootstrap_servers,
@@ -382,7 +386,11 @@ impl Config {
             Some(h) => {
                 check_host_port("http.listen", &h.listen).map_err(|m| invalid("http.listen", m))?;
                 Some(HttpConfig {
-                    token: h.token.as_deref().map(|t| secret("http.token", t)).transpose()?,
+                    token: h
+                        .token
+                        .as_deref()
+                        .map(|t| secret("http.token", t))
+                        .transpose()?,
                     listen: h.listen,
                     open_api: h.open_api,
                 })
@@ -392,7 +400,13 @@ impl Config {
         for (i, t) in raw.tables.into_iter().enumerate() {
             let key = format!("tables[{i}]");
             if t.source.split('.').count() != 2 {
-                return Err(invalid(&key, format!("source {:?} must be `database.table` (globs allowed)", t.source)));
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "source {:?} must be `database.table` (globs allowed)",
+                        t.source
+                    ),
+                ));
             }
             let matcher = Glob::new(&t.source)
                 .map_err(|e| invalid(&key, format!("source {:?}: {e}", t.source)))?
@@ -402,22 +416,37 @@ impl Config {
                 None => None,
                 Some(s) => {
                     if is_glob {
-                        return Err(invalid(&key, "`target` names one table; with a glob source use `target_database`".into()));
+                        return Err(invalid(
+                            &key,
+                            "`target` names one table; with a glob source use `target_database`"
+                                .into(),
+                        ));
                     }
-                    let (db, table) = s
-                        .split_once('.')
-                        .ok_or_else(|| invalid(&key, format!("target {s:?} must be `database.table`")))?;
+                    let (db, table) = s.split_once('.').ok_or_else(|| {
+                        invalid(&key, format!("target {s:?} must be `database.table`"))
+                    })?;
                     Some(TableId::new(db, table))
                 }
             };
             if t.target.is_some() && t.target_database.is_some() {
-                return Err(invalid(&key, "give `target` or `target_database`, not both".into()));
+                return Err(invalid(
+                    &key,
+                    "give `target` or `target_database`, not both".into(),
+                ));
             }
             if t.targets.is_empty() {
-                return Err(invalid(&key, "`targets` must name at least one of mirror, raw, current_state_mv".into()));
+                return Err(invalid(
+                    &key,
+                    "`targets` must name at least one of mirror, raw, current_state_mv".into(),
+                ));
             }
-            if t.targets.contains(&TargetKind::CurrentStateMv) && !t.targets.contains(&TargetKind::Raw) {
-                return Err(invalid(&key, "`current_state_mv` is built over the raw table: add `raw` to `targets`".into()));
+            if t.targets.contains(&TargetKind::CurrentStateMv)
+                && !t.targets.contains(&TargetKind::Raw)
+            {
+                return Err(invalid(
+                    &key,
+                    "`current_state_mv` is built over the raw table: add `raw` to `targets`".into(),
+                ));
             }
             tables.push(TableMapping {
                 source: t.source,
@@ -451,15 +480,20 @@ impl Config {
             });
         }
         let name = source.to_string();
-        self.tables.iter().find(|t| t.matcher.is_match(&name)).map(|t| Route {
-            target: t.target.clone().unwrap_or_else(|| {
-                TableId::new(
-                    t.target_database.clone().unwrap_or_else(|| source.database.clone()),
-                    source.table.clone(),
-                )
-            }),
-            targets: t.targets.clone(),
-        })
+        self.tables
+            .iter()
+            .find(|t| t.matcher.is_match(&name))
+            .map(|t| Route {
+                target: t.target.clone().unwrap_or_else(|| {
+                    TableId::new(
+                        t.target_database
+                            .clone()
+                            .unwrap_or_else(|| source.database.clone()),
+                        source.table.clone(),
+                    )
+                }),
+                targets: t.targets.clone(),
+            })
     }
 }
 
@@ -511,7 +545,10 @@ mod tests {
         let text = "rules_dir = \"rules\"\n[mapping]\ntinyint1_as_bool = true\n";
         let err = Config::parse("ddlsync.toml", text, &no_env).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.starts_with("ddlsync.toml:3: unknown field `tinyint1_as_bool`"), "{msg}");
+        assert!(
+            msg.starts_with("ddlsync.toml:3: unknown field `tinyint1_as_bool`"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -523,7 +560,10 @@ mod tests {
         assert_eq!(sr.password.expose(), "s3cret");
         assert!(!format!("{sr:?}").contains("s3cret"));
         let err = Config::parse("c.toml", text, &no_env).unwrap_err();
-        assert_eq!(err.to_string(), "c.toml: starrocks.password: environment variable SR_PW is not set");
+        assert_eq!(
+            err.to_string(),
+            "c.toml: starrocks.password: environment variable SR_PW is not set"
+        );
     }
 
     #[test]
@@ -554,13 +594,24 @@ targets = ["mirror", "raw", "current_state_mv"]
     #[test]
     fn invalid_values_are_refused() {
         for (text, needle) in [
-            ("[[tables]]\nsource = \"nodot\"\n", "must be `database.table`"),
-            ("[[tables]]\nsource = \"a.*\"\ntarget = \"b.c\"\n", "target_database"),
-            ("[[tables]]\nsource = \"a.b\"\ntargets = [\"current_state_mv\"]\n", "add `raw`"),
+            (
+                "[[tables]]\nsource = \"nodot\"\n",
+                "must be `database.table`",
+            ),
+            (
+                "[[tables]]\nsource = \"a.*\"\ntarget = \"b.c\"\n",
+                "target_database",
+            ),
+            (
+                "[[tables]]\nsource = \"a.b\"\ntargets = [\"current_state_mv\"]\n",
+                "add `raw`",
+            ),
             ("[starrocks]\nquery = \"nohost\"\n", "host:port"),
             ("[mapping]\ndefault_bytes_per_char = 9\n", "must be 1 to 4"),
         ] {
-            let err = Config::parse("c.toml", text, &no_env).unwrap_err().to_string();
+            let err = Config::parse("c.toml", text, &no_env)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(needle), "{text:?} gave {err}");
         }
     }

@@ -160,10 +160,11 @@ pub struct SourceTable {
 impl SourceTable {
     /// The column called `name` (exact match first, then ASCII case-insensitive).
     pub fn column(&self, name: &str) -> Option<&SourceColumn> {
-        self.columns
-            .iter()
-            .find(|c| c.name == name)
-            .or_else(|| self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)))
+        self.columns.iter().find(|c| c.name == name).or_else(|| {
+            self.columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))
+        })
     }
 }
 

@@ -54,7 +54,9 @@ pub fn run(inputs: Inputs<'_>) -> Outcome {
             .config
             .starrocks
             .as_ref()
-            .map_or(PlanOptions::default().replication_num, |s| s.replication_num),
+            .map_or(PlanOptions::default().replication_num, |s| {
+                s.replication_num
+            }),
     };
     let compared = diffs.len();
     let plan = plan(

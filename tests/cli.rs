@@ -61,7 +61,15 @@ fn plan_json_is_one_document() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for change in doc["changes"].as_array().unwrap() {
-        for key in ["source_table", "target_table", "kind", "decision", "rule", "reason", "statements"] {
+        for key in [
+            "source_table",
+            "target_table",
+            "kind",
+            "decision",
+            "rule",
+            "reason",
+            "statements",
+        ] {
             assert!(change.get(key).is_some(), "{key} missing in {change}");
         }
     }
@@ -100,7 +108,6 @@ fn plan_in_sync_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
 }
 
-
 #[test]
 fn truncated_json_line_names_file_and_line() {
     let dir = scratch("truncated");
@@ -109,7 +116,11 @@ fn truncated_json_line_names_file_and_line() {
     )
     .unwrap();
     let first = good.lines().next().unwrap();
-    let events = write(&dir, "events.jsonl", &format!("{first}\n{}\n", &first[..first.len() / 2]));
+    let events = write(
+        &dir,
+        "events.jsonl",
+        &format!("{first}\n{}\n", &first[..first.len() / 2]),
+    );
     let out = ddlsync(&[
         "plan",
         "--events",
@@ -120,7 +131,10 @@ fn truncated_json_line_names_file_and_line() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.starts_with("error: "), "{err}");
-    assert!(err.contains(&format!("{events}:")) && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains(&format!("{events}:")) && err.contains("line 2"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
 }
 
@@ -153,7 +167,10 @@ fn a_ddl_file_that_is_not_starrocks_names_its_line() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("target.sql") && err.contains("line 2"), "{err}");
+    assert!(
+        err.contains("target.sql") && err.contains("line 2"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -177,7 +194,12 @@ fn shipped_rules_check_and_pass_their_tests() {
     let out = ddlsync(&["rules", "check", "--rules", "rules"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = ddlsync(&["rules", "test", "--rules", "rules"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(" 0 failed"));
 }
 

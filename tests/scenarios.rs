@@ -34,7 +34,9 @@ fn plan_scenario(dir: &Path, version: &str) -> Outcome {
 }
 
 fn snapshot(name: &str, version: &str) -> Outcome {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios").join(name);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/scenarios")
+        .join(name);
     let outcome = plan_scenario(&dir, version);
     insta::assert_snapshot!(format!("{name}@{version}.text"), render_text(&outcome.plan));
     insta::assert_json_snapshot!(format!("{name}@{version}.json"), render_json(&outcome.plan));
@@ -48,24 +50,44 @@ fn mariadb_members_on_3_3() {
     let changes = json["changes"].as_array().unwrap();
     let kinds: Vec<(&str, &str)> = changes
         .iter()
-        .map(|c| (c["kind"].as_str().unwrap(), c["column"].as_str().unwrap_or("")))
+        .map(|c| {
+            (
+                c["kind"].as_str().unwrap(),
+                c["column"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     // Two renames (CHANGE, then RENAME COLUMN) are one rename, never drop + add.
-    assert!(kinds.contains(&("rename_column", "family_name")), "{kinds:?}");
+    assert!(
+        kinds.contains(&("rename_column", "family_name")),
+        "{kinds:?}"
+    );
     assert!(!kinds.iter().any(|(k, _)| *k == "drop_column"), "{kinds:?}");
-    assert!(!kinds.iter().any(|(_, c)| *c == "phone"), "added then dropped: {kinds:?}");
+    assert!(
+        !kinds.iter().any(|(_, c)| *c == "phone"),
+        "added then dropped: {kinds:?}"
+    );
     // The view reading last_name is re-created reading family_name; the others are untouched.
     let text = render_text(&outcome.plan);
     assert!(text.contains("GROUP BY `members`.`family_name`"), "{text}");
-    assert!(!text.contains("member_emails") && !text.contains("member_notes"), "{text}");
+    assert!(
+        !text.contains("member_emails") && !text.contains("member_notes"),
+        "{text}"
+    );
 }
 
 #[test]
 fn mariadb_members_on_3_2_rebuilds_for_the_rename() {
     let outcome = snapshot("mariadb-members", "3.2.0");
     let text = render_text(&outcome.plan);
-    assert!(!text.contains("RENAME COLUMN `"), "no RENAME COLUMN statement: {text}");
-    assert!(text.contains("SWAP WITH"), "a shadow rebuild instead: {text}");
+    assert!(
+        !text.contains("RENAME COLUMN `"),
+        "no RENAME COLUMN statement: {text}"
+    );
+    assert!(
+        text.contains("SWAP WITH"),
+        "a shadow rebuild instead: {text}"
+    );
 }
 
 #[test]

@@ -29,7 +29,10 @@ pub(crate) fn run(cmd: ConfigCommand) -> Result<u8> {
             let config = inputs::read_config(&args.config)?;
             println!("{}: ok", args.config.display());
             if let Some(sr) = &config.starrocks {
-                println!("starrocks: {} (user {}, password {:?})", sr.query, sr.user, sr.password);
+                println!(
+                    "starrocks: {} (user {}, password {:?})",
+                    sr.query, sr.user, sr.password
+                );
             }
             if let Some(k) = &config.kafka {
                 println!(

@@ -24,7 +24,10 @@ pub(crate) fn read_config(path: &Path) -> Result<Config> {
 /// name) when given, otherwise the defaults built into the binary.
 pub(crate) fn read_rules(dir: Option<&Path>) -> Result<Vec<(String, String)>> {
     let Some(dir) = dir else {
-        return Ok(vec![(DEFAULT_RULES_FILE.to_owned(), DEFAULT_RULES.to_owned())]);
+        return Ok(vec![(
+            DEFAULT_RULES_FILE.to_owned(),
+            DEFAULT_RULES.to_owned(),
+        )]);
     };
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot read rules directory", dir.display()))?;
@@ -58,8 +61,6 @@ pub(crate) fn rules_dir(
         return Some(f.to_path_buf());
     }
     let dir = config?.rules_dir.as_ref()?;
-    let base = config_path
-        .and_then(Path::parent)
-        .unwrap_or(Path::new("."));
+    let base = config_path.and_then(Path::parent).unwrap_or(Path::new("."));
     Some(base.join(dir))
 }

@@ -120,7 +120,6 @@ pub(crate) fn run(args: PlanArgs) -> Result<u8> {
     Ok(if outcome.plan.is_in_sync() { 0 } else { 2 })
 }
 
-
 /// Decodes an events file and folds it into histories; any bad line is an error.
 fn offline_histories(path: &std::path::Path) -> Result<Histories> {
     let text = inputs::read_text(path)?;

@@ -12,9 +12,9 @@ use super::Step;
 use crate::catalog::mv::{resolve_reads, ALL_COLUMNS};
 use crate::catalog::{MaterializedView, TargetTable};
 use crate::ddl::quote_ident;
-use crate::model::TableId;
 use crate::ddl::Statement;
 use crate::diff::{Change, ChangeDetail};
+use crate::model::TableId;
 
 /// Re-activation or rebuild of the views over `before` that the changes touch.
 /// After a swap (`swapped`), every view reading the table is touched.

@@ -24,7 +24,8 @@ async fn online_plan_reads_topics_and_starrocks() -> Result {
     ))
     .await?;
     let mut sr = starrocks(&s).await?;
-    sr.query_drop("CREATE DATABASE IF NOT EXISTS inventory").await?;
+    sr.query_drop("CREATE DATABASE IF NOT EXISTS inventory")
+        .await?;
     sr.query_drop(format!(
         "CREATE TABLE inventory.{t} (id INT NOT NULL, first_name VARCHAR(1020) NOT NULL, \
          last_name VARCHAR(1020) NOT NULL) PRIMARY KEY (id) DISTRIBUTED BY HASH(id) \
@@ -33,23 +34,31 @@ async fn online_plan_reads_topics_and_starrocks() -> Result {
     .await?;
     src.query_drop(format!("ALTER TABLE {t} ADD COLUMN loyalty INT NULL"))
         .await?;
-    src.query_drop(format!("ALTER TABLE {t} RENAME COLUMN last_name TO family_name"))
-        .await?;
+    src.query_drop(format!(
+        "ALTER TABLE {t} RENAME COLUMN last_name TO family_name"
+    ))
+    .await?;
     s.wait_for(
         s.var("STACK_MARIADB_PREFIX"),
         &format!("the rename on {t}"),
         |rs| {
             rs.iter().filter_map(payload).any(|p| {
-                p["ddl"]
-                    .as_str()
-                    .is_some_and(|d| d.contains(&t) && d.to_ascii_lowercase().contains("rename column"))
+                p["ddl"].as_str().is_some_and(|d| {
+                    d.contains(&t) && d.to_ascii_lowercase().contains("rename column")
+                })
             })
         },
     )
     .await?;
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ddlsync"))
-        .args(["plan", "--config", s.var("STACK_DDLSYNC_CONFIG"), "--format", "json"])
+        .args([
+            "plan",
+            "--config",
+            s.var("STACK_DDLSYNC_CONFIG"),
+            "--format",
+            "json",
+        ])
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -67,8 +76,14 @@ async fn online_plan_reads_topics_and_starrocks() -> Result {
             )
         })
         .collect();
-    assert!(mine.contains(&("rename_column".into(), "family_name".into())), "{mine:?}");
-    assert!(mine.contains(&("add_column".into(), "loyalty".into())), "{mine:?}");
+    assert!(
+        mine.contains(&("rename_column".into(), "family_name".into())),
+        "{mine:?}"
+    );
+    assert!(
+        mine.contains(&("add_column".into(), "loyalty".into())),
+        "{mine:?}"
+    );
     assert_eq!(mine.len(), 2, "nothing else for {target}: {mine:?}");
     Ok(())
 }

@@ -24,14 +24,12 @@ pub(super) fn inputs(
     config: &Config,
     version: Option<StarRocksVersion>,
 ) -> Result<(Histories, Catalog, StarRocksVersion)> {
-    let kafka = config
-        .kafka
-        .as_ref()
-        .context("online planning needs [kafka] in the config (or give --events and --target-ddl)")?;
-    let starrocks = config
-        .starrocks
-        .as_ref()
-        .context("online planning needs [starrocks] in the config (or give --events and --target-ddl)")?;
+    let kafka = config.kafka.as_ref().context(
+        "online planning needs [kafka] in the config (or give --events and --target-ddl)",
+    )?;
+    let starrocks = config.starrocks.as_ref().context(
+        "online planning needs [starrocks] in the config (or give --events and --target-ddl)",
+    )?;
     let mut topics = kafka.schema_change_topics.clone();
     topics.extend(config.tables.iter().filter_map(|t| t.topic.clone()));
     if topics.is_empty() {
@@ -63,12 +61,19 @@ pub(super) fn inputs(
         for event in &read.events {
             histories.apply(event);
         }
-        tracing::info!(records = read.records, tables = histories.tables().count(), "Source history read.");
+        tracing::info!(
+            records = read.records,
+            tables = histories.tables().count(),
+            "Source history read."
+        );
 
         let client = Client::new(starrocks).context("starrocks")?;
         let version = match version {
             Some(v) => v,
-            None => client.version().await.context("starrocks: reading the version")?,
+            None => client
+                .version()
+                .await
+                .context("starrocks: reading the version")?,
         };
         let mut targets: BTreeSet<TableId> = BTreeSet::new();
         for (id, history) in histories.tables().chain(histories.dropped()) {
