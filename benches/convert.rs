@@ -1,7 +1,7 @@
 //! Decode + transform throughput of `loader::convert` against parse-only `serde_json` on the
 //! same messages (issue 6 goal: ≥ 0.5× parse-only, ≥ 150k events/s/core for ~1 KB events).
 //!
-//! Workloads, from the captured Debezium 3.6.3 events in `fixtures/debezium-captured`:
+//! Workloads, from the captured Debezium 3.6.3 events in `fixtures/debezium/captured`:
 //! * `schemaless_1k`: the PostgreSQL `all_types` envelopes without the inline schema (~1.1 KB
 //!   each: every Debezium type), with a column description;
 //! * `inline_schema_7k`: the same events as captured, with the JsonConverter's inline schema
@@ -19,7 +19,7 @@ use serde_json::Value;
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/debezium-captured/json/"
+    "/fixtures/debezium/captured/json/"
 );
 
 fn messages(file: &str) -> Vec<(String, String)> {

@@ -1,4 +1,4 @@
-//! Conversion of real captured Debezium 3.6.3 events (fixtures/debezium-captured, see its
+//! Conversion of real captured Debezium 3.6.3 events (fixtures/debezium/captured, see its
 //! SOURCES.md): the `all_types` rows value by value against the SQL that inserted them,
 //! the envelope cases (deletes, tombstones, key changes, truncates, TOASTed values,
 //! schema changes), schemaless JSON, and a property test that arbitrary JSON never panics.
@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 const DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/fixtures/debezium-captured/json/"
+    "/fixtures/debezium/captured/json/"
 );
 
 /// (topic, partition, offset, key text, value text) of a captured record.

@@ -324,7 +324,7 @@ async fn captured_events_converted_batched_and_loaded() {
     .await;
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/debezium-captured/json/dbserver1.public.customers.jsonl"
+        "/fixtures/debezium/captured/json/dbserver1.public.customers.jsonl"
     ))
     .expect("fixture");
     let mut dec = Decoder::default();
