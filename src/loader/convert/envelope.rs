@@ -72,44 +72,8 @@ impl Default for TableOptions {
     }
 }
 
-/// Debezium's `op`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// `c`: insert.
-    Create,
-    /// `u`: update.
-    Update,
-    /// `d`: delete.
-    Delete,
-    /// `r`: snapshot read.
-    Read,
-    /// `t`: truncate (no rows; the caller applies its policy).
-    Truncate,
-}
-
-impl Op {
-    /// The one-letter code Debezium uses.
-    pub fn code(self) -> &'static str {
-        match self {
-            Op::Create => "c",
-            Op::Update => "u",
-            Op::Delete => "d",
-            Op::Read => "r",
-            Op::Truncate => "t",
-        }
-    }
-
-    fn parse(code: &str) -> Option<Op> {
-        Some(match code {
-            "c" => Op::Create,
-            "u" => Op::Update,
-            "d" => Op::Delete,
-            "r" => Op::Read,
-            "t" => Op::Truncate,
-            _ => return None,
-        })
-    }
-}
+/// Debezium's `op` (the same type the schema side decodes).
+pub use crate::source::Op;
 
 /// What one record decodes to.
 #[derive(Debug, Clone, PartialEq)]
@@ -364,7 +328,7 @@ impl Decoder {
         keys: Option<&[String]>,
     ) -> Result<Decoded> {
         let code = p.op.unwrap_or_default();
-        let op = Op::parse(&code).ok_or_else(|| Error::Envelope {
+        let op = Op::from_code(&code).ok_or_else(|| Error::Envelope {
             op: code.clone(),
             reason: "not one of c, u, d, r, t".into(),
         })?;
