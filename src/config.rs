@@ -15,6 +15,10 @@ use serde::Deserialize;
 use crate::model::TableId;
 use crate::types::{MappingOptions, WideDecimal};
 
+mod loader;
+
+pub use loader::{DataFormat, LoaderConfig, TruncateMode};
+
 /// Errors of reading or validating a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -79,6 +83,7 @@ struct RawConfig {
     registry: Option<RawRegistry>,
     store: Option<RawStore>,
     http: Option<RawHttp>,
+    loader: Option<loader::RawLoader>,
     #[serde(default)]
     tables: Vec<RawTable>,
 }
@@ -269,6 +274,8 @@ pub struct Config {
     pub store_path: Option<String>,
     /// HTTP server.
     pub http: Option<HttpConfig>,
+    /// The data-path loader (`None`: no `[loader]` section, the agent runs alone).
+    pub loader: Option<LoaderConfig>,
     /// Table mapping, in file order (first match wins).
     pub tables: Vec<TableMapping>,
 }
@@ -396,6 +403,11 @@ impl Config {
                 })
             }
         };
+        let loader = raw
+            .loader
+            .map(loader::RawLoader::validate)
+            .transpose()
+            .map_err(|(key, message)| invalid(&key, message))?;
         let mut tables = Vec::new();
         for (i, t) in raw.tables.into_iter().enumerate() {
             let key = format!("tables[{i}]");
@@ -465,6 +477,7 @@ impl Config {
             registry,
             store_path: raw.store.map(|s| s.path),
             http,
+            loader,
             tables,
         })
     }

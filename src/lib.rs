@@ -35,6 +35,7 @@
 //! * `starrocks`: the StarRocks edge — mysql_async client, introspection
 //!   (`information_schema` into a `catalog::Catalog`), schema-change jobs and
 //!   the classification of StarRocks errors.
+//! * `gate`: the per-table gate where the agent and the loader meet.
 //! * `executor`: runs a table's plan steps against StarRocks, idempotently
 //!   (re-reads the target before each step, awaits running jobs).
 //!
@@ -48,6 +49,7 @@ pub mod config;
 pub mod ddl;
 pub mod diff;
 pub mod executor;
+pub mod gate;
 pub mod http;
 pub mod kafka;
 pub mod loader;

@@ -1,0 +1,240 @@
+//! The per-table gate where the agent and the loader meet.
+//!
+//! The agent (or, under `--loader-only`, a refresher reading StarRocks) tells
+//! the gates what each target table has (its columns), whether a change for it
+//! is waiting (held: pending, approved, applying or stale plan, or `halt`) and
+//! whether the target will not follow some source columns (ignored or rejected
+//! changes: rows are projected to the target's columns). The loader asks
+//! [`Gates::admit`] for every new row shape of a table and flushes, holds or
+//! projects accordingly. [`admit`] is the pure decision; [`Gates`] is the
+//! shared, thread-safe map with a change counter the loader waits on.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use tokio::sync::watch;
+
+use crate::model::TableId;
+
+/// What the agent says of one target table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableGate {
+    /// The target's columns as last read or applied (`None`: the table does not exist).
+    pub columns: Option<BTreeSet<String>>,
+    /// Why the table is held (`None`: open).
+    pub held: Option<String>,
+    /// The target keeps fewer columns than the source on purpose (ignored or
+    /// rejected change): rows are projected to `columns`.
+    pub project: bool,
+}
+
+/// What the loader does with rows of a given shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Load the rows as they are.
+    Load,
+    /// Load only these columns; the others are dropped (and counted).
+    Project {
+        /// Columns the target has.
+        keep: BTreeSet<String>,
+        /// Columns of the rows the target does not have.
+        dropped: Vec<String>,
+    },
+    /// Do not load: flush what is batched, pause the table, retry on the next gate change.
+    Hold {
+        /// Why, for logs and metrics.
+        reason: String,
+    },
+}
+
+/// The decision for rows with `columns` (names, `__op` excluded) of a table
+/// whose gate is `gate` (`None`: the agent has not reported the table yet).
+pub fn admit(gate: Option<&TableGate>, columns: &[&str]) -> Admission {
+    let Some(gate) = gate else {
+        return Admission::Hold {
+            reason: "the target table has not been read yet".into(),
+        };
+    };
+    if let Some(reason) = &gate.held {
+        return Admission::Hold {
+            reason: reason.clone(),
+        };
+    }
+    let Some(target) = &gate.columns else {
+        return Admission::Hold {
+            reason: "the target table does not exist yet".into(),
+        };
+    };
+    let missing: Vec<String> = columns
+        .iter()
+        .filter(|c| !target.contains(**c))
+        .map(|c| (*c).to_owned())
+        .collect();
+    if missing.is_empty() {
+        Admission::Load
+    } else if gate.project {
+        Admission::Project {
+            keep: target.clone(),
+            dropped: missing,
+        }
+    } else {
+        Admission::Hold {
+            reason: format!(
+                "the target has no column {} yet: waiting for the agent",
+                missing.join(", ")
+            ),
+        }
+    }
+}
+
+/// The gates of every target table, shared by the agent and the loader.
+#[derive(Debug)]
+pub struct Gates {
+    state: Mutex<BTreeMap<TableId, TableGate>>,
+    version: watch::Sender<u64>,
+}
+
+impl Default for Gates {
+    fn default() -> Self {
+        Gates::new()
+    }
+}
+
+impl Gates {
+    /// No table known: every table is held until reported.
+    pub fn new() -> Gates {
+        Gates {
+            state: Mutex::new(BTreeMap::new()),
+            version: watch::channel(0).0,
+        }
+    }
+
+    fn update(&self, table: &TableId, f: impl FnOnce(&mut TableGate)) {
+        let changed = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let gate = state.entry(table.clone()).or_default();
+            let before = gate.clone();
+            f(gate);
+            *gate != before
+        };
+        if changed {
+            self.version.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// The target's columns (`None`: the table does not exist).
+    pub fn set_columns(&self, table: &TableId, columns: Option<BTreeSet<String>>) {
+        self.update(table, |g| g.columns = columns);
+    }
+
+    /// Holds the table.
+    pub fn hold(&self, table: &TableId, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.update(table, |g| g.held = Some(reason));
+    }
+
+    /// Opens the table.
+    pub fn release(&self, table: &TableId) {
+        self.update(table, |g| g.held = None);
+    }
+
+    /// Whether rows are projected to the target's columns.
+    pub fn set_project(&self, table: &TableId, project: bool) {
+        self.update(table, |g| g.project = project);
+    }
+
+    /// The decision for rows of `table` with `columns` (see [`admit`]).
+    pub fn admit(&self, table: &TableId, columns: &[&str]) -> Admission {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        admit(state.get(table), columns)
+    }
+
+    /// One table's gate.
+    pub fn get(&self, table: &TableId) -> Option<TableGate> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.get(table).cloned()
+    }
+
+    /// Held tables with their reasons.
+    pub fn held(&self) -> Vec<(TableId, String)> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state
+            .iter()
+            .filter_map(|(t, g)| g.held.clone().map(|r| (t.clone(), r)))
+            .collect()
+    }
+
+    /// A receiver that sees a new value after every change of any gate.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(c: &[&str]) -> Option<BTreeSet<String>> {
+        Some(c.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn unknown_missing_and_held_tables_hold() {
+        assert!(matches!(admit(None, &["id"]), Admission::Hold { .. }));
+        let missing = TableGate::default();
+        assert!(matches!(
+            admit(Some(&missing), &["id"]),
+            Admission::Hold { .. }
+        ));
+        let held = TableGate {
+            columns: cols(&["id"]),
+            held: Some("plan 3 pending".into()),
+            project: false,
+        };
+        assert_eq!(
+            admit(Some(&held), &["id"]),
+            Admission::Hold {
+                reason: "plan 3 pending".into()
+            }
+        );
+    }
+
+    #[test]
+    fn new_columns_hold_unless_projected() {
+        let mut g = TableGate {
+            columns: cols(&["id", "name"]),
+            ..TableGate::default()
+        };
+        assert_eq!(admit(Some(&g), &["id"]), Admission::Load);
+        assert_eq!(admit(Some(&g), &["id", "name"]), Admission::Load);
+        let Admission::Hold { reason } = admit(Some(&g), &["id", "name", "email"]) else {
+            panic!("a new column must hold");
+        };
+        assert!(reason.contains("email"), "{reason}");
+        g.project = true;
+        assert_eq!(
+            admit(Some(&g), &["id", "name", "email"]),
+            Admission::Project {
+                keep: cols(&["id", "name"]).unwrap(),
+                dropped: vec!["email".into()],
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn changes_bump_the_version_and_no_ops_do_not() {
+        let gates = Gates::new();
+        let mut rx = gates.subscribe();
+        let t = TableId::new("db", "t");
+        gates.set_columns(&t, cols(&["id"]));
+        assert!(rx.has_changed().unwrap());
+        rx.borrow_and_update();
+        gates.set_columns(&t, cols(&["id"]));
+        assert!(!rx.has_changed().unwrap());
+        gates.hold(&t, "x");
+        assert!(rx.has_changed().unwrap());
+        assert_eq!(gates.held(), vec![(t.clone(), "x".to_owned())]);
+        gates.release(&t);
+        assert_eq!(gates.admit(&t, &["id"]), Admission::Load);
+    }
+}
