@@ -7,6 +7,7 @@ mod desk;
 mod inputs;
 mod plan;
 mod rules;
+mod run;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -27,9 +28,10 @@ pub(crate) struct GlobalArgs {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "DDLSYNC_LOG_FORMAT")]
     pub(crate) log_format: LogFormat,
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ddlsync=debug`.
-    #[arg(long, global = true, default_value = "warn", env = "DDLSYNC_LOG")]
-    pub(crate) log: String,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info` or `ddlsync=debug`
+    /// (default: `info` for `run`, `warn` otherwise).
+    #[arg(long, global = true, env = "DDLSYNC_LOG")]
+    pub(crate) log: Option<String>,
 }
 
 /// Log output format.
@@ -43,6 +45,8 @@ pub(crate) enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent (and the loader): follow, plan, apply or queue, serve the desk.
+    Run(run::RunArgs),
     /// Plan what StarRocks needs to match the source; changes nothing.
     ///
     /// Exit code 0 when the target is in sync, 2 when changes are planned, 1 on error.
@@ -66,8 +70,14 @@ enum Command {
 }
 
 /// Sets up `tracing` on stderr.
-pub(crate) fn init_logging(global: &GlobalArgs) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+pub(crate) fn init_logging(cli: &Cli) {
+    let global = &cli.global;
+    let default = if matches!(cli.command, Command::Run(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -81,6 +91,7 @@ pub(crate) fn init_logging(global: &GlobalArgs) {
 /// Runs the command; `Ok(code)` is the process exit code.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Rules(cmd) => rules::run(cmd),
         Command::Config(cmd) => config_check::run(cmd),

@@ -39,10 +39,14 @@
 //! * `executor`: runs a table's plan steps against StarRocks, idempotently
 //!   (re-reads the target before each step, awaits running jobs).
 //!
+//! * `agent`: the schema agent behind `ddlsync run` (follow, plan, record,
+//!   apply, gates).
+//!
 //! The core (`model`, `source`, `types`, `catalog`, `diff`, `policy`, `plan`,
 //! `ddl`) does no I/O and reads no clock; files, services and the terminal are
 //! handled by the binary's `cli` module.
 
+pub mod agent;
 pub mod capabilities;
 pub mod catalog;
 pub mod config;

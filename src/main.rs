@@ -13,7 +13,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    cli::init_logging(&args.global);
+    cli::init_logging(&args);
     match cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {

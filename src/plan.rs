@@ -46,6 +46,7 @@
 //! assert_eq!(render_json(&p)["changes"][0]["kind"], "create_table");
 //! ```
 
+pub mod derived;
 mod mv;
 mod rebuild;
 mod render;
@@ -85,6 +86,10 @@ pub enum Error {
 pub const REBUILD_APPROVAL_CODE: &str = "SR001";
 /// Name of that rule.
 pub const REBUILD_APPROVAL_NAME: &str = "builtin-rebuild-needs-approval";
+/// Code of the decision the agent gives a change a person approved.
+pub const APPROVED_CODE: &str = "SR002";
+/// Name of that decision.
+pub const APPROVED_NAME: &str = "approved";
 /// Suffix of shadow tables.
 pub const SHADOW_SUFFIX: &str = "__ddlsync_new";
 
@@ -327,6 +332,9 @@ pub fn plan_table(
     version: &StarRocksVersion,
     options: &PlanOptions,
 ) -> TablePlan {
+    if derived::is_mv_diff(diff) {
+        return derived::plan_mv_table(diff, decisions, catalog);
+    }
     let before = catalog.tables.get(&diff.target_table);
     let ctx = steps::Ctx {
         catalog,
@@ -349,7 +357,11 @@ pub fn plan_table(
                 .iter()
                 .map(|l| format!("mapping loss on {}: {}", l.column, l.loss.detail))
                 .collect();
-            if let (Verdict::Apply, Action::Rebuild(why)) = (decision.verdict, &action) {
+            if let (Verdict::Apply, Action::Rebuild(why), false) = (
+                decision.verdict,
+                &action,
+                decision.rule_code == APPROVED_CODE,
+            ) {
                 notes.push(format!(
                     "rule {} {} said apply; queued because the change needs a rebuild",
                     decision.rule_code, decision.rule_name
@@ -429,6 +441,36 @@ pub fn plan_table(
         steps: applied.steps,
         notes: diff.notes.clone(),
     }
+}
+
+/// Plans a table as approved: the changes whose ids are in `approved` are
+/// decided `apply` ([`APPROVED_CODE`], rebuilds included); the others keep
+/// their decisions. What the agent runs after an approval.
+pub fn plan_approved(
+    diff: &TableDiff,
+    rules: &RuleSet,
+    approved: &std::collections::BTreeSet<String>,
+    catalog: &Catalog,
+    version: &StarRocksVersion,
+    options: &PlanOptions,
+) -> TablePlan {
+    let decisions: Vec<Decision> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            if approved.contains(&change_id(c)) {
+                Decision {
+                    verdict: Verdict::Apply,
+                    rule_code: APPROVED_CODE.into(),
+                    rule_name: APPROVED_NAME.into(),
+                    reason: "approved at the desk".into(),
+                }
+            } else {
+                rules.decide(&diff.source_table, c)
+            }
+        })
+        .collect();
+    plan_table(diff, &decisions, catalog, version, options)
 }
 
 fn is_runnable(p: &PlannedChange) -> bool {

@@ -1,6 +1,7 @@
 //! Reading where source schemas are announced: the Debezium schema-change
 //! topics (and, for sources without one, data topics with inline schemas),
-//! from the beginning, to rebuild each table's history.
+//! from the beginning, to rebuild each table's history — once
+//! ([`read_history`], for `plan`) or following them ([`follow`], for `run`).
 //!
 //! Edge module (rdkafka). Records are decoded with `source` exactly as lines
 //! of an events file are, so the offline and online planners see the same
@@ -20,6 +21,12 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::source::{decode_value, DecodeError, Event, Located};
+
+mod follow;
+mod registry;
+
+pub use follow::{follow, Item};
+pub use registry::{RegistryError, RegistryWatcher, SubjectFilter};
 
 /// Errors that stop reading altogether (a bad record does not).
 #[derive(Debug, thiserror::Error)]

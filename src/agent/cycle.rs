@@ -1,0 +1,378 @@
+//! One planning cycle of the agent: introspect the targets, run the one
+//! planning path ([`pipeline::run`]), record each new table plan in the store
+//! (a plan already recorded for the same target fingerprints and changes is
+//! not recorded again — this is what keeps a restart from replaying
+//! decisions), and set the loader's gates from the store and the catalog.
+//! Also prepares an approved plan for the executor: re-planned against the
+//! live target with the approved changes decided `apply`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
+
+use crate::capabilities::StarRocksVersion;
+use crate::catalog::Catalog;
+use crate::config::{Config, TruncateMode};
+use crate::gate::Gates;
+use crate::metrics::{FailureCause, Metrics};
+use crate::model::history::{Histories, HistoryNote};
+use crate::model::TableId;
+use crate::pipeline::{self, Inputs};
+use crate::plan::{
+    fingerprint, plan_approved, render_text, show_create, Plan, PlanOptions, TablePlan,
+};
+use crate::policy::{RuleSet, Verdict};
+use crate::source::{Event, Located};
+use crate::starrocks::Client;
+use crate::store::{PlanContext, PlanRecord, PlanStatus, Store};
+
+/// What a cycle needs besides the planner's own state.
+pub(crate) struct Env<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) store: &'a Store,
+    pub(crate) metrics: &'a Metrics,
+    pub(crate) gates: &'a Gates,
+    pub(crate) client: &'a Client,
+    pub(crate) rules: &'a RuleSet,
+    pub(crate) version: &'a StarRocksVersion,
+    /// Target tables whose plan is being applied now.
+    pub(crate) in_flight: &'a BTreeSet<TableId>,
+    pub(crate) dry_run: bool,
+}
+
+/// The agent's view of the source, and what it already reported.
+#[derive(Debug, Default)]
+pub(crate) struct Planner {
+    pub(crate) histories: Histories,
+    /// Kafka timestamp of the newest schema event per source table.
+    pub(crate) event_ts: BTreeMap<TableId, i64>,
+    unmapped_reported: BTreeSet<TableId>,
+    seen: BTreeMap<TableId, String>,
+}
+
+/// Same target fingerprints and same change ids.
+fn same_plan(record: &PlanRecord, plan: &TablePlan) -> bool {
+    record.from_fingerprint == plan.from_fingerprint
+        && record.to_fingerprint == plan.to_fingerprint
+        && record
+            .changes
+            .iter()
+            .map(|c| c.change_id.as_str())
+            .eq(plan.changes.iter().map(|c| c.id.as_str()))
+}
+
+impl Planner {
+    /// Folds one event into the history; returns whether a table changed.
+    pub(crate) fn fold(
+        &mut self,
+        event: &Located<Event>,
+        kafka_ts_ms: Option<i64>,
+        metrics: &Metrics,
+    ) -> bool {
+        let mut changed = false;
+        for note in self.histories.apply(event) {
+            match &note {
+                HistoryNote::NewVersion { table, .. } => {
+                    changed = true;
+                    if let Some(ts) = kafka_ts_ms {
+                        self.event_ts.insert(table.clone(), ts);
+                    }
+                    tracing::debug!(%note, position = %event.position, "Source schema version.");
+                }
+                HistoryNote::TableRenamed { .. }
+                | HistoryNote::Dropped { .. }
+                | HistoryNote::Truncated { .. }
+                | HistoryNote::ColumnRenamed { .. }
+                | HistoryNote::PossibleRename { .. } => {
+                    changed = true;
+                    tracing::info!(%note, position = %event.position, "Source table event.");
+                }
+                HistoryNote::DdlNotParsed { ddl, error } => {
+                    metrics.record_failure(FailureCause::UnparseableDdl);
+                    tracing::warn!(position = %event.position, ddl = %ddl, error = %error, "DDL statement does not parse; its tableChanges were applied.");
+                }
+                HistoryNote::Unchanged { .. } => {}
+                HistoryNote::Skipped { reason } => {
+                    tracing::debug!(position = %event.position, reason = %reason, "Event skipped by the history.");
+                }
+            }
+        }
+        changed
+    }
+
+    /// Every target table the histories route to (current and former names).
+    pub(crate) fn targets(&self, config: &Config) -> Vec<TableId> {
+        let mut targets: BTreeSet<TableId> = BTreeSet::new();
+        for (id, history) in self.histories.tables().chain(self.histories.dropped()) {
+            for name in std::iter::once(id).chain(history.former_ids.iter()) {
+                if let Some(route) = config.route(name) {
+                    targets.insert(route.target);
+                }
+            }
+        }
+        targets.into_iter().collect()
+    }
+
+    /// Reads the targets (and the views of their databases) from StarRocks.
+    pub(crate) async fn introspect(
+        &self,
+        env: &Env<'_>,
+        targets: &[TableId],
+    ) -> Result<Catalog, crate::starrocks::Error> {
+        let dbs: BTreeSet<String> = targets.iter().map(|t| t.database.clone()).collect();
+        env.client
+            .introspect_with_views(targets, &dbs.into_iter().collect::<Vec<_>>())
+            .await
+    }
+
+    fn plan_all(&self, env: &Env<'_>, catalog: &Catalog) -> pipeline::Outcome {
+        let mut outcome = pipeline::run(Inputs {
+            histories: &self.histories,
+            catalog,
+            rules: env.rules,
+            config: env.config,
+            version: env.version,
+        });
+        // The loader truncates in stream order when configured to.
+        if env
+            .config
+            .loader
+            .as_ref()
+            .is_some_and(|l| l.enabled && l.truncate == TruncateMode::Apply)
+        {
+            for t in &mut outcome.plan.tables {
+                t.changes
+                    .retain(|c| c.change.kind() != crate::diff::ChangeKind::TruncateTable);
+            }
+            outcome.plan.tables.retain(|t| !t.changes.is_empty());
+        }
+        outcome
+    }
+
+    /// One cycle (see the module doc). A StarRocks error ends it early.
+    pub(crate) async fn cycle(&mut self, env: &Env<'_>) -> Result<(), crate::starrocks::Error> {
+        let now = SystemTime::now();
+        let targets = self.targets(env.config);
+        let catalog = self.introspect(env, &targets).await?;
+        let outcome = self.plan_all(env, &catalog);
+        for id in &outcome.unmapped {
+            if self.unmapped_reported.insert(id.clone()) {
+                env.metrics.record_failure(FailureCause::UnknownTable);
+                tracing::warn!(table = %id, "Schema events for a table no [[tables]] entry maps; not synced.");
+            }
+        }
+        if !env.dry_run {
+            for t in &targets {
+                let fp = catalog.tables.get(t).map(|t| fingerprint(&show_create(t)));
+                if let Err(e) = env.store.record_target(t, fp.as_deref(), now) {
+                    store_failed(env, "the target fingerprint", &e);
+                }
+            }
+            self.record_seen(env, now);
+        }
+        let mut project: BTreeSet<TableId> = BTreeSet::new();
+        for plan in &outcome.plan.tables {
+            if env.in_flight.contains(&plan.target_table) {
+                continue;
+            }
+            match self.record(env, plan, now) {
+                Ok(keeps_fewer) => {
+                    if keeps_fewer {
+                        project.insert(plan.target_table.clone());
+                    }
+                }
+                Err(e) => store_failed(env, "a plan", &e),
+            }
+        }
+        for t in &targets {
+            let columns = catalog
+                .tables
+                .get(t)
+                .map(|x| x.columns.iter().map(|c| c.name.clone()).collect());
+            env.gates.set_columns(t, columns);
+            env.gates.set_project(t, project.contains(t));
+            if env.in_flight.contains(t) {
+                env.gates.hold(t, "a plan for the table is being applied");
+                continue;
+            }
+            match env.store.gate_state(t) {
+                Ok(crate::store::GateState::Open) => env.gates.release(t),
+                Ok(crate::store::GateState::Held { plan, status }) => {
+                    env.gates.hold(t, format!("plan {plan} is {status}"))
+                }
+                Err(e) => store_failed(env, "the gate state", &e),
+            }
+        }
+        if let Ok((pending, held)) = env.store.counts() {
+            env.metrics.set_pending_changes(pending);
+            env.metrics.set_held_tables(held);
+        }
+        Ok(())
+    }
+
+    fn record_seen(&mut self, env: &Env<'_>, now: SystemTime) {
+        for (id, history) in self.histories.tables() {
+            let Some(latest) = history.latest() else {
+                continue;
+            };
+            let fp = latest.fingerprint.to_string();
+            if self.seen.get(id) == Some(&fp) {
+                continue;
+            }
+            match env.store.record_seen(id, &fp, &latest.position, now) {
+                Ok(()) => {
+                    self.seen.insert(id.clone(), fp);
+                }
+                Err(e) => store_failed(env, "a seen source version", &e),
+            }
+        }
+    }
+
+    /// Records `plan` unless the store already has it; returns whether the
+    /// target keeps fewer columns on purpose (ignored or rejected changes).
+    fn record(
+        &self,
+        env: &Env<'_>,
+        plan: &TablePlan,
+        now: SystemTime,
+    ) -> Result<bool, crate::store::Error> {
+        let ignored = plan
+            .changes
+            .iter()
+            .any(|c| c.decision.verdict == Verdict::Ignore);
+        let existing = env.store.plans(Some(&plan.target_table))?;
+        let existing: Vec<&PlanRecord> = existing
+            .iter()
+            .filter(|r| r.target_table == plan.target_table)
+            .collect();
+        if let Some(open) = existing.iter().find(|r| r.status.holds_gate()) {
+            if same_plan(open, plan)
+                || matches!(open.status, PlanStatus::Approved | PlanStatus::Applying)
+            {
+                return Ok(ignored);
+            }
+        } else if let Some(done) = existing.iter().rev().find(|r| same_plan(r, plan)) {
+            // Decided before (rejected, ignored, failed, applied): not replayed.
+            if done.status == PlanStatus::Failed || done.status == PlanStatus::Applied {
+                tracing::debug!(table = %plan.target_table, plan = %done.id, status = %done.status, "Plan was carried out before; not planned again.");
+            }
+            return Ok(ignored || done.status == PlanStatus::Rejected);
+        }
+        let source = &plan.source_table;
+        let position = self
+            .histories
+            .get(source)
+            .and_then(|h| h.latest())
+            .map(|v| v.position.clone());
+        let context = PlanContext {
+            target_version: env.version.to_string(),
+            position,
+        };
+        let id = env.store.record_plan(plan, &context, now)?;
+        for c in &plan.changes {
+            env.metrics
+                .record_decision(c.change.kind(), c.decision.verdict);
+            let statements = c.statements().join("; ");
+            let line = |msg: &str| {
+                tracing::info!(
+                    table = %plan.target_table,
+                    plan = %id,
+                    change = %c.id,
+                    decision = %c.decision.verdict,
+                    rule = %format!("{} {}", c.decision.rule_code, c.decision.rule_name),
+                    statement = %statements,
+                    "{msg}"
+                )
+            };
+            match c.decision.verdict {
+                Verdict::Halt => tracing::error!(
+                    table = %plan.target_table,
+                    plan = %id,
+                    change = %c.id,
+                    rule = %format!("{} {}", c.decision.rule_code, c.decision.rule_name),
+                    reason = %c.decision.reason,
+                    "ALERT: policy halts this table; its loader is held until a person decides."
+                ),
+                Verdict::Queue => line("Change queued for approval."),
+                Verdict::Apply => line("Change decided apply."),
+                Verdict::Ignore => line("Change ignored."),
+            }
+        }
+        if env.dry_run {
+            let text = render_text(&Plan {
+                target_version: env.version.to_string(),
+                tables: vec![plan.clone()],
+            });
+            tracing::info!(table = %plan.target_table, plan = %id, "Dry run: plan (not applied):\n{text}");
+        }
+        Ok(ignored)
+    }
+
+    /// The plan to run for an approved (or resumed) record, re-planned
+    /// against `catalog`; `Err` says why it cannot run (the source moved on).
+    pub(crate) fn prepare(
+        &self,
+        env: &Env<'_>,
+        catalog: &Catalog,
+        record: &PlanRecord,
+    ) -> Result<TablePlan, String> {
+        let approved: BTreeSet<String> = record
+            .changes
+            .iter()
+            .filter(|c| c.pending)
+            .map(|c| c.change_id.clone())
+            .collect();
+        let diffs = pipeline::diff_all(Inputs {
+            histories: &self.histories,
+            catalog,
+            rules: env.rules,
+            config: env.config,
+            version: env.version,
+        });
+        let Some((diff, _)) = diffs
+            .iter()
+            .find(|(d, _)| d.target_table == record.target_table)
+        else {
+            return Ok(TablePlan {
+                source_table: record.source_table.clone(),
+                target_table: record.target_table.clone(),
+                from_fingerprint: record.from_fingerprint.clone(),
+                to_fingerprint: record.to_fingerprint.clone(),
+                before: None,
+                after: None,
+                changes: Vec::new(),
+                steps: Vec::new(),
+                notes: Vec::new(),
+            });
+        };
+        let options = PlanOptions {
+            replication_num: env
+                .config
+                .starrocks
+                .as_ref()
+                .map_or(PlanOptions::default().replication_num, |s| {
+                    s.replication_num
+                }),
+        };
+        let plan = plan_approved(diff, env.rules, &approved, catalog, env.version, &options);
+        let missing: Vec<&String> = approved
+            .iter()
+            .filter(|id| !plan.changes.iter().any(|c| &c.id == *id))
+            .collect();
+        if !missing.is_empty() && !plan.changes.is_empty() {
+            return Err(format!(
+                "the source changed since the plan was made: {} no longer planned; a new plan follows",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(plan)
+    }
+}
+
+fn store_failed(env: &Env<'_>, what: &str, e: &crate::store::Error) {
+    env.metrics.record_failure(FailureCause::Store);
+    tracing::error!(error = %e, "Cannot record {what} in the store.");
+}
