@@ -22,4 +22,7 @@ mod e2e {
 
     // `ddlsync plan --config`: topics and the StarRocks emulator read online.
     mod plan;
+
+    // `ddlsync run`: the agent applies, queues, rebuilds, survives kill -9.
+    mod agent;
 }
