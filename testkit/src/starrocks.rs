@@ -249,6 +249,8 @@ async fn mysql_loop(
                     drop(stream);
                     continue;
                 }
+                // Like a real FE: small replies go out at once (no Nagle delay).
+                let _ = stream.set_nodelay(true);
                 let id = ids.fetch_add(1, Ordering::Relaxed);
                 let shim = protocol::Shim::new(engine.clone(), user.clone(), password.clone(), id);
                 tokio::spawn(async move {
