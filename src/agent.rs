@@ -128,7 +128,7 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
 
     let version = loop {
         if let Some(v) = &options.version {
-            break v.clone();
+            break *v;
         }
         match client.version().await {
             Ok(v) => break v,
@@ -159,7 +159,9 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
     let follower = tokio::spawn(async move {
         if topics.is_empty() {
             // Nothing to follow: caught up at once (inline schemas only).
-            let _ = watch_tx.send(watch::Item::CaughtUp).await;
+            if watch_tx.send(watch::Item::CaughtUp).await.is_err() {
+                return;
+            }
             follow_cancel.cancelled().await;
             return;
         }
@@ -181,6 +183,9 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
             }
         }
     });
+
+    let (registry_tx, mut registry_rx) = mpsc::unbounded_channel::<Located<Event>>();
+    let poller = spawn_registry_poller(&config, registry_tx, &metrics, deps.cancel.child_token());
 
     let mut planner = cycle::Planner::default();
     let mut caught_up = false;
@@ -217,6 +222,9 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
                     break;
                 }
             },
+            Some(event) = registry_rx.recv() => {
+                dirty |= planner.fold(&event, None, &metrics);
+            }
             Some(event) = deps.schemas.recv() => {
                 dirty |= planner.fold(&event, None, &metrics);
             }
@@ -328,7 +336,76 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
             apply::finish(&done, &deps.store, &metrics);
         }
     }
-    let _ = follower.await;
+    if let Some(p) = poller {
+        if let Err(e) = p.await {
+            tracing::error!(error = %e, "The registry poller panicked.");
+        }
+    }
+    if let Err(e) = follower.await {
+        tracing::error!(error = %e, "The schema-change follower panicked.");
+    }
     tracing::info!("Agent stopped.");
     Ok(())
+}
+
+/// Polls the Schema Registry subjects of the loader's topics (when both are
+/// configured) and passes new versions on as inline schemas. A registry that
+/// is down is logged and counted; polling goes on.
+fn spawn_registry_poller(
+    config: &Config,
+    tx: mpsc::UnboundedSender<Located<Event>>,
+    metrics: &Arc<Metrics>,
+    cancel: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let registry = config.registry.as_ref()?;
+    let topics = config.loader.as_ref().map(|l| l.topics.clone())?;
+    if topics.is_empty() {
+        return None;
+    }
+    let filter = match watch::SubjectFilter::from_topics(&topics) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "Registry subjects filter; the registry is not polled.");
+            metrics.record_failure(FailureCause::Registry);
+            return None;
+        }
+    };
+    let mut watcher = match watch::RegistryWatcher::new(registry, filter) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::error!(error = %e, "Registry settings; the registry is not polled.");
+            metrics.record_failure(FailureCause::Registry);
+            return None;
+        }
+    };
+    let metrics = metrics.clone();
+    Some(tokio::spawn(async move {
+        let mut down = false;
+        loop {
+            match watcher.poll().await {
+                Ok(events) => {
+                    if down {
+                        tracing::info!("Schema Registry answers again.");
+                        down = false;
+                    }
+                    for e in events {
+                        if tx.send(e).is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => {
+                    metrics.record_failure(FailureCause::Registry);
+                    if !down {
+                        tracing::warn!(error = %e, "Schema Registry poll failed; trying again every interval.");
+                    }
+                    down = true;
+                }
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(watcher.interval()) => {}
+            }
+        }
+    }))
 }

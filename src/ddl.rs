@@ -26,6 +26,7 @@
 //! ```
 
 mod create;
+pub mod mv;
 
 use std::fmt;
 
@@ -35,6 +36,7 @@ use crate::model::TableId;
 use crate::types::SrType;
 
 pub use create::CreateTable;
+pub use mv::CreateMaterializedViewAs;
 
 /// Errors of this module (none of the renderers fail; kept for the module contract).
 #[derive(Debug, thiserror::Error)]
@@ -365,6 +367,13 @@ pub enum Statement {
         /// Add `IF EXISTS`.
         if_exists: bool,
     },
+    /// `CREATE DATABASE IF NOT EXISTS db`, before creating `table` in it.
+    CreateDatabase {
+        /// The database.
+        database: String,
+        /// The table whose creation needs it (when it exists, so does the database).
+        table: TableId,
+    },
     /// `TRUNCATE TABLE t`
     TruncateTable {
         /// The table.
@@ -442,6 +451,9 @@ impl fmt::Display for Statement {
             ),
             Statement::TruncateTable { table } => {
                 write!(f, "TRUNCATE TABLE {}", quote_table(table))
+            }
+            Statement::CreateDatabase { database, .. } => {
+                write!(f, "CREATE DATABASE IF NOT EXISTS {}", quote_ident(database))
             }
             Statement::SwapWith { table, with } => write!(
                 f,

@@ -20,6 +20,11 @@ use prometheus_client::registry::{Registry, Unit};
 use crate::diff::ChangeKind;
 use crate::policy::Verdict;
 
+mod loader;
+
+use loader::LoaderMetrics;
+pub use loader::{BatchResult, LoadTarget, QuarantineReason, RetryCause, SkipReason};
+
 /// `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
@@ -32,6 +37,21 @@ pub const NAMES: [&str; 7] = [
     "ddlsync_alter_job_seconds",
     "ddlsync_failures_total",
     "ddlsync_decode_errors_total",
+];
+
+/// Every metric family of the loader (`ddlsync::loader::run`).
+pub const LOADER_NAMES: [&str; 11] = [
+    "ddlsync_loader_rows_total",
+    "ddlsync_loader_batches_total",
+    "ddlsync_loader_stream_load_seconds",
+    "ddlsync_loader_quarantined_total",
+    "ddlsync_loader_dropped_columns_total",
+    "ddlsync_loader_held_tables",
+    "ddlsync_loader_table_held",
+    "ddlsync_loader_lag_records",
+    "ddlsync_loader_retries_total",
+    "ddlsync_loader_skipped_total",
+    "ddlsync_loader_truncates_total",
 ];
 
 /// Why something failed (the `cause` label of `ddlsync_failures_total`).
@@ -150,6 +170,7 @@ pub struct Metrics {
     alter_job: Histogram,
     failures: Family<CauseLabels, Counter>,
     decode_errors: Family<OriginLabels, Counter>,
+    loader: LoaderMetrics,
 }
 
 impl Default for Metrics {
@@ -224,8 +245,10 @@ impl Metrics {
                 origin: origin.as_str(),
             }));
         }
+        let loader = LoaderMetrics::register(&mut registry);
         Self {
             registry,
+            loader,
             propagation,
             pending_changes,
             held_tables,

@@ -7,15 +7,22 @@
 //! renames followed through the history), the table-level changes that only
 //! the history reveals (drop, rename, truncate), and the warnings carried from
 //! the history into the plan. Pure: no I/O, no clock.
+//!
+//! Per `[[tables]]` entry it plans the targets asked for (`targets`): the
+//! PRIMARY KEY mirror, the raw change-log table `<target>_cdc_raw` and the
+//! current-state view `<target>_current` (both in `plan::derived`). When the
+//! loader applies source truncates itself (`[loader] truncate = "apply"`),
+//! no `truncate_table` is planned: a note says the loader owns it.
 
 use std::collections::BTreeSet;
 
 use crate::capabilities::StarRocksVersion;
 use crate::catalog::Catalog;
-use crate::config::Config;
+use crate::config::{Config, Route, TargetKind, TruncateMode};
 use crate::diff::{diff_table_into, history_changes, Change, Note, TableDiff};
 use crate::model::history::{Histories, TableEvent};
 use crate::model::TableId;
+use crate::plan::derived;
 use crate::plan::{plan, Plan, PlanOptions};
 use crate::policy::RuleSet;
 use crate::types::MappingOptions;
@@ -49,16 +56,12 @@ pub struct Outcome {
 /// Diffs every mapped source table against the catalog and plans the result.
 pub fn run(inputs: Inputs<'_>) -> Outcome {
     let diffs = diff_all(inputs);
-    let options = PlanOptions {
-        replication_num: inputs
-            .config
-            .starrocks
-            .as_ref()
-            .map_or(PlanOptions::default().replication_num, |s| {
-                s.replication_num
-            }),
-    };
-    let compared = diffs.len();
+    let options = plan_options(inputs.config);
+    let compared = diffs
+        .iter()
+        .map(|(d, _)| &d.source_table)
+        .collect::<BTreeSet<_>>()
+        .len();
     let plan = plan(
         &diffs.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
         inputs.rules,
@@ -80,8 +83,42 @@ pub fn run(inputs: Inputs<'_>) -> Outcome {
     }
 }
 
-/// One diff per mapped source table (live or dropped), in table order, with
-/// the notes carried over from the history.
+/// The planner's options from the config (`replication_num`).
+pub fn plan_options(config: &Config) -> PlanOptions {
+    PlanOptions {
+        replication_num: config
+            .starrocks
+            .as_ref()
+            .map_or(PlanOptions::default().replication_num, |s| {
+                s.replication_num
+            }),
+    }
+}
+
+/// Whether the loader runs and truncates mirrors itself, in stream order.
+fn loader_owns_truncate(config: &Config) -> bool {
+    config
+        .loader
+        .as_ref()
+        .is_some_and(|l| l.enabled && l.truncate == TruncateMode::Apply)
+}
+
+/// The StarRocks tables a route plans (the mirror and, when asked for, the
+/// raw change-log table): what the online planners must introspect. The
+/// current-state view is read with the views of the target's database.
+pub fn route_tables(route: &Route) -> Vec<TableId> {
+    let mut out = vec![route.target.clone()];
+    if route.targets.contains(&TargetKind::Raw)
+        || route.targets.contains(&TargetKind::CurrentStateMv)
+    {
+        out.push(derived::raw_table_id(&route.target));
+    }
+    out
+}
+
+/// One diff per mapped target (mirror, raw table, current-state view) of
+/// every source table (live or dropped), in target order, with the notes
+/// carried over from the history.
 pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
     let Inputs {
         histories,
@@ -93,6 +130,8 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
         max_varchar_bytes: inputs.version.max_varchar_bytes(),
         ..config.mapping.clone()
     };
+    let options = plan_options(config);
+    let loader_truncates = loader_owns_truncate(config);
     let mut out = Vec::new();
     let mut claimed: BTreeSet<TableId> = BTreeSet::new();
     for (id, history) in histories.tables() {
@@ -103,6 +142,20 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
             continue;
         };
         let source = &latest.table;
+        if route.targets.contains(&TargetKind::Raw) {
+            let raw = derived::raw_table_id(&route.target);
+            claimed.insert(raw.clone());
+            out.push((derived::diff_raw(id, &raw, catalog, &options), Vec::new()));
+        }
+        if route.targets.contains(&TargetKind::CurrentStateMv) {
+            let raw = derived::raw_table_id(&route.target);
+            let mv = derived::current_mv_id(&route.target);
+            let d = derived::diff_current_mv(source, &raw, &mv, catalog, &mapping, &options);
+            out.push((d, Vec::new()));
+        }
+        if !route.targets.contains(&TargetKind::Mirror) {
+            continue;
+        }
         let mut table_changes = Vec::new();
         // The target as it is now: under the routed name, or under the name the
         // table had before a rename the target has not followed yet. In the
@@ -134,8 +187,21 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
         }
         if target.is_some() {
             for event in histories.table_events() {
-                if let TableEvent::Truncated { id: t, .. } = event {
-                    if t == id || history.former_ids.contains(t) {
+                if let TableEvent::Truncated { id: t, position } = event {
+                    if t != id && !history.former_ids.contains(t) {
+                        continue;
+                    }
+                    if loader_truncates {
+                        diff.notes.push(Note {
+                            code: "truncate_by_loader".into(),
+                            column: None,
+                            message: format!(
+                                "the source truncated the table (at {position}); the loader \
+                                 truncates {target_id} in stream order ([loader] truncate = \
+                                 \"apply\"), so no truncate_table is planned"
+                            ),
+                        });
+                    } else {
                         table_changes.push(Change::truncate_table(target_id.clone()));
                     }
                 }
@@ -161,6 +227,9 @@ pub fn diff_all(inputs: Inputs<'_>) -> Vec<(TableDiff, Vec<Note>)> {
         let Some(route) = config.route(id) else {
             continue;
         };
+        if !route.targets.contains(&TargetKind::Mirror) {
+            continue;
+        }
         if claimed.contains(&route.target) || !catalog.tables.contains_key(&route.target) {
             continue;
         }

@@ -25,4 +25,7 @@ mod e2e {
 
     // `ddlsync run`: the agent applies, queues, rebuilds, survives kill -9.
     mod agent;
+
+    // `ddlsync run`: views, bad input, SIGTERM, dry run.
+    mod agent_more;
 }

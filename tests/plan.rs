@@ -379,13 +379,18 @@ fn new_source_table_is_created() {
     let cat = catalog(vec![], vec![]);
     let p = run(&[diff(&s, &cat)], &cat, "3.3.5");
     let sql = sql_of(&p);
-    assert_eq!(sql.len(), 1);
+    assert_eq!(sql.len(), 2);
     assert!(
-        sql[0].contains("PRIMARY KEY(`issued`, `number`)"),
+        sql[0].starts_with("CREATE DATABASE IF NOT EXISTS"),
         "{}",
         sql[0]
     );
-    assert!(sql[0].contains("\"replication_num\" = \"1\""), "{}", sql[0]);
+    assert!(
+        sql[1].contains("PRIMARY KEY(`issued`, `number`)"),
+        "{}",
+        sql[1]
+    );
+    assert!(sql[1].contains("\"replication_num\" = \"1\""), "{}", sql[1]);
     snapshot("create_table", &p);
 }
 

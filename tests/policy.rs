@@ -63,6 +63,7 @@ fn a_default_for_every_change_kind() {
                 _,
             ) => Verdict::Queue,
             (ChangeDefault | ReorderColumn, _) => Verdict::Ignore,
+            (RegenerateMv, _) => Verdict::Apply,
         }
     };
     for kind in ChangeKind::ALL {

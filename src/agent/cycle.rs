@@ -17,9 +17,7 @@ use crate::metrics::{FailureCause, Metrics};
 use crate::model::history::{Histories, HistoryNote};
 use crate::model::TableId;
 use crate::pipeline::{self, Inputs};
-use crate::plan::{
-    fingerprint, plan_approved, render_text, show_create, Plan, PlanOptions, TablePlan,
-};
+use crate::plan::{fingerprint, plan_approved, render_text, show_create, Plan, TablePlan};
 use crate::policy::{RuleSet, Verdict};
 use crate::source::{Event, Located};
 use crate::starrocks::Client;
@@ -105,7 +103,7 @@ impl Planner {
         for (id, history) in self.histories.tables().chain(self.histories.dropped()) {
             for name in std::iter::once(id).chain(history.former_ids.iter()) {
                 if let Some(route) = config.route(name) {
-                    targets.insert(route.target);
+                    targets.extend(pipeline::route_tables(&route));
                 }
             }
         }
@@ -344,15 +342,7 @@ impl Planner {
                 notes: Vec::new(),
             });
         };
-        let options = PlanOptions {
-            replication_num: env
-                .config
-                .starrocks
-                .as_ref()
-                .map_or(PlanOptions::default().replication_num, |s| {
-                    s.replication_num
-                }),
-        };
+        let options = pipeline::plan_options(env.config);
         let plan = plan_approved(diff, env.rules, &approved, catalog, env.version, &options);
         let missing: Vec<&String> = approved
             .iter()

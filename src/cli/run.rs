@@ -215,12 +215,12 @@ async fn shutdown_signal() {
                 }
             }
             Err(_) => {
-                let _ = ctrl_c.await;
+                ctrl_c.await.ok();
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        ctrl_c.await.ok();
     }
 }

@@ -48,7 +48,10 @@ pub fn apply_changes_to(table: Option<&TargetTable>, changes: &[Change]) -> Opti
 fn apply_one(t: &mut TargetTable, change: &Change) {
     match &change.detail {
         ChangeDetail::CreateTable { table, .. } => *t = (**table).clone(),
-        ChangeDetail::DropTable | ChangeDetail::TruncateTable => {}
+        ChangeDetail::DropTable
+        | ChangeDetail::TruncateTable
+        | ChangeDetail::CreateMv { .. }
+        | ChangeDetail::RegenerateMv { .. } => {}
         ChangeDetail::RenameTable { to } => t.id = to.clone(),
         ChangeDetail::AddColumn { column, .. } => {
             if t.column(&column.name).is_none() {

@@ -44,11 +44,15 @@ pub enum ChangeKind {
     ChangePrimaryKey,
     /// `reorder_column`
     ReorderColumn,
+    /// `regenerate_mv`: a ddlsync-generated materialized view (the
+    /// current-state view over a raw table) is dropped and re-created because
+    /// the source columns it is generated from changed.
+    RegenerateMv,
 }
 
 impl ChangeKind {
     /// Every kind, in vocabulary order.
-    pub const ALL: [ChangeKind; 14] = [
+    pub const ALL: [ChangeKind; 15] = [
         ChangeKind::CreateTable,
         ChangeKind::DropTable,
         ChangeKind::TruncateTable,
@@ -63,6 +67,7 @@ impl ChangeKind {
         ChangeKind::ChangeComment,
         ChangeKind::ChangePrimaryKey,
         ChangeKind::ReorderColumn,
+        ChangeKind::RegenerateMv,
     ];
 
     /// The vocabulary name (`add_column`, ...).
@@ -82,6 +87,7 @@ impl ChangeKind {
             ChangeKind::ChangeComment => "change_comment",
             ChangeKind::ChangePrimaryKey => "change_primary_key",
             ChangeKind::ReorderColumn => "reorder_column",
+            ChangeKind::RegenerateMv => "regenerate_mv",
         }
     }
 
@@ -271,6 +277,22 @@ pub enum ChangeDetail {
         /// The column it now follows (`None`: first).
         after: Option<String>,
     },
+    /// A ddlsync-generated materialized view is missing: create it (kind
+    /// `create_table`).
+    CreateMv {
+        /// The view as ddlsync generates it.
+        mv: Box<crate::ddl::CreateMaterializedViewAs>,
+    },
+    /// A ddlsync-generated materialized view no longer matches its source:
+    /// drop and re-create it (kind `regenerate_mv`).
+    RegenerateMv {
+        /// The view as ddlsync generates it now.
+        mv: Box<crate::ddl::CreateMaterializedViewAs>,
+        /// Fingerprint of the definition the view was generated from.
+        from: String,
+        /// Fingerprint of the definition generated now.
+        to: String,
+    },
 }
 
 /// One typed change of one target table.
@@ -328,6 +350,8 @@ impl Change {
             ChangeDetail::ChangeComment { .. } => ChangeKind::ChangeComment,
             ChangeDetail::ChangePrimaryKey { .. } => ChangeKind::ChangePrimaryKey,
             ChangeDetail::ReorderColumn { .. } => ChangeKind::ReorderColumn,
+            ChangeDetail::CreateMv { .. } => ChangeKind::CreateTable,
+            ChangeDetail::RegenerateMv { .. } => ChangeKind::RegenerateMv,
         }
     }
 
@@ -383,6 +407,8 @@ impl Change {
     fn phase(&self) -> u8 {
         match &self.detail {
             ChangeDetail::CreateTable { .. }
+            | ChangeDetail::CreateMv { .. }
+            | ChangeDetail::RegenerateMv { .. }
             | ChangeDetail::DropTable
             | ChangeDetail::TruncateTable
             | ChangeDetail::RenameTable { .. } => 0,
@@ -447,6 +473,16 @@ impl Change {
                 Some(a) => format!("{k} {column} after {a}"),
                 None => format!("{k} {column} first"),
             },
+            ChangeDetail::CreateMv { mv } => {
+                format!(
+                    "{k} {} (materialized view, {} columns)",
+                    mv.mv,
+                    mv.query.items.len()
+                )
+            }
+            ChangeDetail::RegenerateMv { mv, .. } => {
+                format!("{k} {} ({} columns)", mv.mv, mv.query.items.len())
+            }
         }
     }
 }

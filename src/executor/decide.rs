@@ -6,6 +6,7 @@
 use crate::catalog::{Catalog, TargetTable};
 use crate::ddl::{AlterClause, AlterTable, ColumnDef, CreateTable, DefaultValue, Statement};
 use crate::model::TableId;
+use crate::plan::derived::{definition_marker, generated_fingerprint};
 use crate::plan::Step;
 use crate::types::SrType;
 
@@ -60,6 +61,7 @@ pub fn step_view_databases(step: &Step) -> Vec<String> {
 fn statement_tables(statement: &Statement) -> Vec<TableId> {
     match statement {
         Statement::CreateTable(c) => vec![c.table.clone()],
+        Statement::CreateDatabase { table, .. } => vec![table.clone()],
         Statement::AlterTable(a) => {
             let mut v = vec![a.table.clone()];
             for c in &a.clauses {
@@ -182,6 +184,9 @@ pub fn decide_statement(statement: &Statement, cat: &Catalog) -> Decision {
         Statement::CreateTable(c) if exists(&c.table) => {
             Decision::Skip(format!("{} already exists", c.table))
         }
+        Statement::CreateDatabase { database, table } if exists(table) => {
+            Decision::Skip(format!("{table} exists, so database {database} does"))
+        }
         Statement::DropTable { table, .. } if !exists(table) => {
             Decision::Skip(format!("{table} is already dropped"))
         }
@@ -217,6 +222,9 @@ pub fn decide(step: &Step, cat: &Catalog) -> Decision {
             Some(v) if v.is_active => Decision::Skip(format!("{mv} is already active")),
             Some(_) => Decision::Run(statements.clone()),
         },
+        Step::RebuildMv { mv, statements } if generated_fingerprint(statements).is_some() => {
+            decide_regenerate(mv, statements, cat)
+        }
         Step::RebuildMv { mv, statements } => match cat.views.get(mv) {
             Some(v) if v.is_active => Decision::Skip(format!("{mv} is already active")),
             Some(_) => Decision::Run(statements.clone()),
@@ -233,6 +241,26 @@ pub fn decide(step: &Step, cat: &Catalog) -> Decision {
             shadow,
             statements,
         } => decide_rebuild(table, shadow, statements, cat),
+    }
+}
+
+/// A ddlsync-generated view re-created (`regenerate_mv`): done when the view
+/// exists with the definition fingerprint the step creates (StarRocks keeps
+/// the comment that carries it); the DROP is left out when the view is gone.
+fn decide_regenerate(mv: &TableId, statements: &[Statement], cat: &Catalog) -> Decision {
+    let want = generated_fingerprint(statements);
+    match cat.views.get(mv) {
+        Some(v) if definition_marker(&v.create_sql) == want => {
+            Decision::Skip(format!("{mv} is already regenerated"))
+        }
+        Some(_) => Decision::Run(statements.to_vec()),
+        None => Decision::Run(
+            statements
+                .iter()
+                .filter(|s| !matches!(s, Statement::DropMaterializedView { .. }))
+                .cloned()
+                .collect(),
+        ),
     }
 }
 
@@ -461,5 +489,69 @@ mod tests {
             decide(&step, &catalog(vec![new])),
             Decision::Skip(_)
         ));
+    }
+
+    fn view(id: &TableId, create_sql: &str) -> MaterializedView {
+        MaterializedView {
+            id: id.clone(),
+            create_sql: create_sql.into(),
+            query: "SELECT 1".into(),
+            refresh: RefreshKind::Async,
+            reads: BTreeMap::new(),
+            is_active: true,
+            inactive_reason: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_generated_view_is_regenerated_until_it_carries_the_new_fingerprint() {
+        let id = TableId::new("d", "t_current");
+        let marker = |c: char| {
+            format!(
+                "COMMENT \"ddlsync-definition sha256:{}\"",
+                c.to_string().repeat(64)
+            )
+        };
+        let step = Step::RebuildMv {
+            mv: id.clone(),
+            statements: vec![
+                Statement::DropMaterializedView {
+                    mv: id.clone(),
+                    if_exists: true,
+                },
+                Statement::CreateMaterializedView {
+                    mv: id.clone(),
+                    definition: format!(
+                        "CREATE MATERIALIZED VIEW `d`.`t_current`\n{}\nAS SELECT 1",
+                        marker('b')
+                    ),
+                },
+            ],
+        };
+        let with = |sql: Option<String>| Catalog {
+            tables: BTreeMap::new(),
+            views: sql
+                .map(|s| (id.clone(), view(&id, &s)))
+                .into_iter()
+                .collect(),
+        };
+        // Old fingerprint (active, so a plain rebuild would be skipped): drop + create.
+        let old = with(Some(format!(
+            "CREATE MATERIALIZED VIEW `t_current`\n{}\nAS SELECT 1",
+            marker('a')
+        )));
+        assert!(matches!(decide(&step, &old), Decision::Run(s) if s.len() == 2));
+        // Dropped already: only the create.
+        assert!(matches!(
+            decide(&step, &with(None)),
+            Decision::Run(s) if matches!(s[..], [Statement::CreateMaterializedView { .. }])
+        ));
+        // Re-created with the new fingerprint: done.
+        let new = with(Some(format!(
+            "CREATE MATERIALIZED VIEW `t_current`\n{}\nAS SELECT 1",
+            marker('b')
+        )));
+        assert!(matches!(decide(&step, &new), Decision::Skip(_)));
     }
 }

@@ -223,6 +223,8 @@ pub(super) fn classify(
         ChangeDetail::ReorderColumn { .. } => {
             Action::Rebuild("StarRocks cannot reorder columns in place".into())
         }
+        // Views are planned by `plan::derived`, never against a table.
+        ChangeDetail::CreateMv { .. } | ChangeDetail::RegenerateMv { .. } => Action::InPlace,
     }
 }
 
@@ -248,6 +250,16 @@ pub(super) fn plan_group(
                 table: t.id.clone(),
             },
             all.clone(),
+        );
+        g.push(
+            Step::Sql {
+                statement: Statement::CreateDatabase {
+                    database: t.id.database.clone(),
+                    table: t.id.clone(),
+                },
+                waits_for_job: false,
+            },
+            vec![k],
         );
         g.push(
             Step::Sql {

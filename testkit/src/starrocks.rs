@@ -250,7 +250,7 @@ async fn mysql_loop(
                     continue;
                 }
                 // Like a real FE: small replies go out at once (no Nagle delay).
-                let _ = stream.set_nodelay(true);
+                stream.set_nodelay(true).ok();
                 let id = ids.fetch_add(1, Ordering::Relaxed);
                 let shim = protocol::Shim::new(engine.clone(), user.clone(), password.clone(), id);
                 tokio::spawn(async move {

@@ -4,7 +4,7 @@
 //! data and the views, kill -9 during a running job, the API's token and
 //! stale checks, and bad input that must not stop the other tables.
 
-mod harness;
+pub mod harness;
 
 use std::time::Duration;
 

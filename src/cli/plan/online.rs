@@ -79,7 +79,7 @@ pub(super) fn inputs(
         for (id, history) in histories.tables().chain(histories.dropped()) {
             for name in std::iter::once(id).chain(history.former_ids.iter()) {
                 if let Some(route) = config.route(name) {
-                    targets.insert(route.target);
+                    targets.extend(ddlsync::pipeline::route_tables(&route));
                 }
             }
         }

@@ -254,6 +254,9 @@ pub struct Mv {
     pub query: String,
     /// DISTRIBUTED BY clause text, if any.
     pub distribution: Option<String>,
+    /// COMMENT, kept verbatim and shown by SHOW CREATE MATERIALIZED VIEW.
+    #[serde(default)]
+    pub comment: Option<String>,
     /// `ASYNC ...` or `MANUAL` as written.
     pub refresh: String,
     /// PROPERTIES.

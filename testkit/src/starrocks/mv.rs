@@ -40,6 +40,7 @@ impl Engine {
             columns: Vec::new(),
             query: c.query.clone(),
             distribution: c.distribution.clone(),
+            comment: c.comment.clone(),
             refresh: c.refresh.clone(),
             properties: props,
             active: true,
@@ -219,6 +220,9 @@ impl Engine {
             m.name,
             cols.join(", ")
         );
+        if let Some(c) = &m.comment {
+            s.push_str(&format!("COMMENT \"{}\"\n", escape_string(c)));
+        }
         if let Some(d) = &m.distribution {
             s.push_str(&format!("DISTRIBUTED BY {d}\n"));
         }
@@ -293,4 +297,9 @@ impl Engine {
             t.update_time = now_text();
         }
     }
+}
+
+/// A string literal's content as SHOW CREATE prints it (backslash and double quote escaped).
+fn escape_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -93,6 +93,8 @@ pub struct CreateMv {
     pub if_not_exists: bool,
     /// DISTRIBUTED BY text.
     pub distribution: Option<String>,
+    /// COMMENT.
+    pub comment: Option<String>,
     /// REFRESH text (`ASYNC`, `MANUAL`, `ASYNC EVERY(...)`).
     pub refresh: String,
     /// PROPERTIES.
@@ -486,13 +488,14 @@ fn create_mv(c: &mut Cursor, sql: &str) -> Result<CreateMv> {
         name,
         if_not_exists,
         distribution: None,
+        comment: None,
         refresh: "ASYNC".into(),
         properties: Vec::new(),
         query,
     };
     while !c.at_end() && !c.is_kw("AS") {
         if c.eat_kw("COMMENT") {
-            c.string()?;
+            mv.comment = Some(c.string()?);
         } else if c.eat_kws(&["DISTRIBUTED", "BY"]) {
             let d = distribution(c)?;
             let mut text = if d.cols.is_empty() {

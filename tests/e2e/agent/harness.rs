@@ -108,12 +108,19 @@ pub struct Agent {
     /// Its HTTP base URL.
     pub http: String,
     starts: u32,
+    args: Vec<String>,
 }
 
 impl Agent {
     /// Starts `ddlsync run --config config` and waits until `/readyz` says ready.
     pub async fn start(config: &Path) -> Result<Agent> {
+        Agent::start_with(config, &[]).await
+    }
+
+    /// As [`Agent::start`] with more arguments (`--dry-run`, ...).
+    pub async fn start_with(config: &Path, args: &[&str]) -> Result<Agent> {
         let mut agent = Agent {
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
             child: None,
             config: config.to_path_buf(),
             log: config.with_extension("log"),
@@ -134,6 +141,7 @@ impl Agent {
         let child = Command::new(env!("CARGO_BIN_EXE_ddlsync"))
             .args(["run", "--config"])
             .arg(&self.config)
+            .args(&self.args)
             .env("DDLSYNC_LOG", "info,ddlsync=debug")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

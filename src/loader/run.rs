@@ -1,0 +1,128 @@
+//! The loader runtime: consumes the Debezium data topics as a consumer-group
+//! member and loads StarRocks exactly once.
+//!
+//! Flow of one record (modules `engine` and `record`): decode the value ([`codec`]:
+//! JSON, the Avro seam) → source table from the envelope and its route
+//! ([`route`]) → convert ([`crate::loader::convert::Decoder`]) → on a new
+//! inline-schema fingerprint, the schema signal to the agent → the gate
+//! ([`crate::gate::Gates::admit`]: load, project or hold) → rows into
+//! per-target, per-partition batches ([`crate::loader::batch`]) → sealed
+//! batches load through Stream Load with deterministic labels ([`sink`]) →
+//! offsets ([`offsets`]) are committed only up to the first row that is not
+//! durable in StarRocks (or quarantined, [`quarantine`]).
+//!
+//! A held table pauses its partitions ([`holds`]): the first record not loaded
+//! is remembered, later ones are discarded, and on release the consumer seeks
+//! back there and resumes. StarRocks being down only stops the affected
+//! partitions from advancing: batches are retried with the same label until
+//! they load. On cancel the runtime stops reading, loads what it has batched
+//! (for up to [`DRAIN_GRACE`]), commits, and returns its [`Summary`].
+//!
+//! Known limit: batch boundaries depend on timing (age), so after a *crash*
+//! (no drain) between a load and its commit, the re-read may cut different
+//! batches whose labels differ: the mirror converges (idempotent upserts in
+//! order), the raw table may then get those rows twice. A clean stop or a
+//! rebalance commits what is durable first.
+
+pub mod codec;
+pub mod consumer;
+mod engine;
+pub mod holds;
+pub mod offsets;
+pub mod quarantine;
+mod record;
+pub mod route;
+pub mod sink;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long in-flight batches may take to load after cancel.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(60);
+
+/// What the runtime needs.
+pub struct Deps {
+    /// Configuration: `loader` (required), `kafka` (required), `starrocks`
+    /// (`http` = FE host:port for Stream Load; the query port for truncates).
+    pub config: Arc<crate::config::Config>,
+    /// Where the agent says what each target table accepts.
+    pub gates: Arc<crate::gate::Gates>,
+    /// Metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The schema signal: a data event with its inline schema, once per new fingerprint of a table.
+    pub schemas: tokio::sync::mpsc::UnboundedSender<crate::source::Located<crate::source::Event>>,
+    /// Stops the runtime (after draining).
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Records taken from Kafka (not counting discarded re-reads).
+    pub records: u64,
+    /// Rows loaded into mirror tables.
+    pub mirror_rows: u64,
+    /// Rows loaded into raw tables.
+    pub raw_rows: u64,
+    /// Batches that ended durable.
+    pub batches: u64,
+    /// Batches an earlier attempt had loaded (`Label Already Exists`).
+    pub already_loaded: u64,
+    /// Messages quarantined.
+    pub quarantined: u64,
+    /// Tombstones and unrouted records.
+    pub skipped: u64,
+    /// Source truncates applied to a mirror.
+    pub truncates_applied: u64,
+    /// Source truncates skipped (raw row only).
+    pub truncates_skipped: u64,
+    /// Times a partition was held (gate or backpressure).
+    pub holds: u64,
+    /// Column values dropped by projection.
+    pub dropped_columns: u64,
+    /// Batches given up at shutdown (not committed).
+    pub abandoned: u64,
+    /// Offset commits.
+    pub commits: u64,
+}
+
+/// Why the runtime could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Something required is not configured.
+    #[error("loader configuration: {0}")]
+    Config(String),
+    /// Kafka refused the consumer, the subscription or the producer.
+    #[error("loader kafka {what}: {source}")]
+    Kafka {
+        /// What was being done.
+        what: &'static str,
+        /// Cause.
+        #[source]
+        source: Box<rdkafka::error::KafkaError>,
+    },
+    /// The Stream Load client could not be built.
+    #[error("loader: {0}")]
+    StreamLoad(#[from] crate::loader::stream_load::Error),
+    /// The StarRocks client (truncates) could not be built.
+    #[error("loader: {0}")]
+    StarRocks(#[from] crate::starrocks::Error),
+    /// A batch refused rows in a way that means a bug (offsets went backwards).
+    #[error("loader internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub(crate) fn kafka(what: &'static str, e: rdkafka::error::KafkaError) -> Error {
+        Error::Kafka {
+            what,
+            source: Box::new(e),
+        }
+    }
+}
+
+/// Runs the loader until `deps.cancel` fires, then drains and returns.
+pub async fn run(deps: Deps) -> Result<Summary, Error> {
+    let mut engine = engine::Engine::new(deps)?;
+    engine.run().await
+}

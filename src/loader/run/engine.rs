@@ -1,0 +1,581 @@
+//! The runtime's state and main loop: reading, timers, gate changes, load
+//! completions, commits, holds and releases, rebalance clean-up and the drain
+//! at shutdown. What happens to one record is in `record`.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::task::JoinSet;
+
+use super::codec::Codec;
+use super::consumer::{self, LoaderConsumer};
+use super::holds::{Holds, Reason};
+use super::offsets::Offsets;
+use super::quarantine::Quarantine;
+use super::sink::{Done, Ended, Job, Sink};
+use super::{Deps, Error, Summary, DRAIN_GRACE};
+use crate::config::{Config, LoaderConfig};
+use crate::gate::{Admission, Gates};
+use crate::loader::batch::{Batch, Limits};
+use crate::loader::convert::{self, Decoder};
+use crate::loader::retry::Backoff;
+use crate::loader::stream_load::{Client, ClientConfig};
+use crate::metrics::{BatchResult, FailureCause, LoadTarget, Metrics};
+use crate::model::TableId;
+
+/// Sealed batches waiting per table (beyond those loading) before the
+/// partitions feeding it are held.
+const QUEUE_CAP_FACTOR: usize = 2;
+/// Timer resolution (age flushes, commits, releases).
+const TICK: Duration = Duration::from_millis(50);
+/// Lag sampling period.
+const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// `(target table, kind, topic, partition)`.
+pub(super) type SlotKey = (String, LoadTarget, String, i32);
+
+/// An open batch.
+pub(super) struct Slot {
+    pub(super) batch: Batch,
+    pub(super) target: TableId,
+    pub(super) columns: Option<Vec<String>>,
+    pub(super) partial: bool,
+    pub(super) records: Vec<(i64, u32)>,
+    pub(super) generation: u64,
+}
+
+/// Sealed batches of one target table.
+#[derive(Default)]
+pub(super) struct TableState {
+    pub(super) queue: VecDeque<Job>,
+    /// Loading now, by `(kind, topic, partition)`.
+    pub(super) loading: HashMap<(LoadTarget, String, i32), usize>,
+}
+
+impl TableState {
+    fn in_flight(&self) -> usize {
+        self.loading.values().sum()
+    }
+}
+
+pub(super) struct Engine {
+    pub(super) config: Arc<Config>,
+    pub(super) lc: LoaderConfig,
+    pub(super) gates: Arc<Gates>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) schemas:
+        tokio::sync::mpsc::UnboundedSender<crate::source::Located<crate::source::Event>>,
+    pub(super) cancel: tokio_util::sync::CancellationToken,
+    pub(super) consumer: Arc<LoaderConsumer>,
+    pub(super) codec: Codec,
+    pub(super) decoder: Decoder,
+    pub(super) offsets: Offsets,
+    pub(super) holds: Holds,
+    pub(super) slots: HashMap<SlotKey, Slot>,
+    pub(super) tables: HashMap<String, TableState>,
+    pub(super) jobs: JoinSet<Done>,
+    pub(super) sink: Arc<Sink>,
+    pub(super) admissions: HashMap<(TableId, String), Admission>,
+    pub(super) schema_seen: HashMap<TableId, String>,
+    pub(super) generations: HashMap<(String, i32), u64>,
+    pub(super) topic_tables: HashMap<String, String>,
+    pub(super) held_known: BTreeSet<String>,
+    pub(super) starrocks: Option<crate::starrocks::Client>,
+    pub(super) limits: Limits,
+    pub(super) backoff: Backoff,
+    pub(super) summary: Summary,
+    pub(super) next_id: u64,
+    lag_running: Arc<AtomicBool>,
+    schema_closed: bool,
+}
+
+impl Engine {
+    pub(super) fn new(deps: Deps) -> Result<Engine, Error> {
+        let config = deps.config;
+        let lc = config
+            .loader
+            .clone()
+            .ok_or_else(|| Error::Config("no [loader] section".into()))?;
+        let kafka = config
+            .kafka
+            .clone()
+            .ok_or_else(|| Error::Config("the loader needs [kafka]".into()))?;
+        let sr = config
+            .starrocks
+            .clone()
+            .ok_or_else(|| Error::Config("the loader needs [starrocks]".into()))?;
+        let http = sr.http.clone().ok_or_else(|| {
+            Error::Config("the loader needs starrocks.http (FE host:port for Stream Load)".into())
+        })?;
+        let codec = Codec::new(lc.format).map_err(Error::Config)?;
+        let zone = convert::TimeZone::parse(&lc.time_zone)
+            .map_err(|e| Error::Config(format!("loader.time_zone: {e}")))?;
+        let decoder = Decoder::new(convert::Config::new(
+            zone,
+            convert::BytesMode::Hex,
+            convert::UNAVAILABLE_PLACEHOLDER,
+        ));
+        let fe_url = if http.starts_with("http://") || http.starts_with("https://") {
+            http
+        } else {
+            format!("http://{http}")
+        };
+        let client = Client::new(ClientConfig {
+            fe_url,
+            user: sr.user.clone(),
+            password: sr.password.expose().to_string(),
+            ..ClientConfig::default()
+        })?;
+        let consumer = consumer::build(&kafka).map_err(|e| Error::kafka("consumer", e))?;
+        let topics: Vec<&str> = lc.topics.iter().map(String::as_str).collect();
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| Error::kafka("subscribe", e))?;
+        let qtopic = lc
+            .quarantine_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.quarantine", kafka.group_id));
+        let quarantine = Quarantine::new(&consumer::connection_properties(&kafka), &qtopic)
+            .map_err(|e| Error::kafka("quarantine producer", e))?;
+        let backoff = Backoff::default();
+        let sink = Arc::new(Sink {
+            client,
+            quarantine,
+            backoff,
+            metrics: deps.metrics.clone(),
+            abort: tokio_util::sync::CancellationToken::new(),
+        });
+        let limits = Limits {
+            max_rows: lc.batch_rows,
+            max_bytes: lc.batch_bytes,
+            max_age: lc.batch_age,
+        };
+        let starrocks = Some(crate::starrocks::Client::new(&sr)?);
+        tracing::info!(topics = ?lc.topics, group = %kafka.group_id, quarantine = %qtopic, "loader starting");
+        Ok(Engine {
+            config,
+            lc,
+            gates: deps.gates,
+            metrics: deps.metrics,
+            schemas: deps.schemas,
+            cancel: deps.cancel,
+            consumer: Arc::new(consumer),
+            codec,
+            decoder,
+            offsets: Offsets::new(),
+            holds: Holds::new(),
+            slots: HashMap::new(),
+            tables: HashMap::new(),
+            jobs: JoinSet::new(),
+            sink,
+            admissions: HashMap::new(),
+            schema_seen: HashMap::new(),
+            generations: HashMap::new(),
+            topic_tables: HashMap::new(),
+            held_known: BTreeSet::new(),
+            starrocks,
+            limits,
+            backoff,
+            summary: Summary::default(),
+            next_id: 0,
+            lag_running: Arc::new(AtomicBool::new(false)),
+            schema_closed: false,
+        })
+    }
+
+    pub(super) async fn run(&mut self) -> Result<Summary, Error> {
+        let consumer = Arc::clone(&self.consumer);
+        let mut gate_rx = self.gates.subscribe();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_lag = Instant::now();
+        loop {
+            self.handle_revoked();
+            tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => break,
+                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => self.on_done(done),
+                changed = gate_rx.changed() => {
+                    if changed.is_ok() {
+                        gate_rx.borrow_and_update();
+                        self.on_gate_change();
+                    }
+                }
+                _ = tick.tick() => {
+                    self.on_tick();
+                    if last_lag.elapsed() >= LAG_EVERY {
+                        last_lag = Instant::now();
+                        self.sample_lag();
+                    }
+                }
+                m = consumer.recv() => match m {
+                    Ok(m) => {
+                        self.handle_revoked();
+                        self.on_message(&m).await?;
+                    }
+                    Err(e) => {
+                        self.metrics.record_failure(FailureCause::Kafka);
+                        tracing::warn!(error = %e, "loader: kafka receive error");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                },
+            }
+        }
+        self.drain().await;
+        Ok(self.summary.clone())
+    }
+
+    /// Stops reading, loads what is batched (up to [`DRAIN_GRACE`]), commits.
+    async fn drain(&mut self) {
+        let keys: Vec<SlotKey> = self.slots.keys().cloned().collect();
+        for k in keys {
+            self.seal(&k);
+        }
+        let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
+        tracing::info!(in_flight = self.jobs.len(), "loader draining");
+        while !self.jobs.is_empty() {
+            tokio::select! {
+                Some(done) = self.jobs.join_next() => self.on_done(done),
+                () = tokio::time::sleep_until(deadline), if !self.sink.abort.is_cancelled() => {
+                    tracing::warn!(in_flight = self.jobs.len(), "loader drain grace over: abandoning in-flight batches (read again next time)");
+                    self.sink.abort.cancel();
+                }
+            }
+        }
+        self.commit(CommitMode::Sync);
+        tracing::info!(summary = ?self.summary, "loader stopped");
+    }
+
+    pub(super) fn generation(&self, topic: &str, partition: i32) -> u64 {
+        self.generations
+            .get(&(topic.to_string(), partition))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn handle_revoked(&mut self) {
+        let revoked = self.consumer.context().take_revoked();
+        for (topic, partition) in revoked {
+            *self
+                .generations
+                .entry((topic.clone(), partition))
+                .or_insert(0) += 1;
+            self.slots
+                .retain(|k, _| !(k.2 == topic && k.3 == partition));
+            for t in self.tables.values_mut() {
+                t.queue
+                    .retain(|j| !(j.sealed.topic == topic && j.sealed.partition == partition));
+            }
+            self.offsets.forget(&topic, partition);
+            self.holds.forget(&topic, partition);
+        }
+    }
+
+    /// Seals the open batch of `key` and queues it.
+    pub(super) fn seal(&mut self, key: &SlotKey) {
+        let Some(slot) = self.slots.get_mut(key) else {
+            return;
+        };
+        let Some(sealed) = slot.batch.take() else {
+            return;
+        };
+        self.next_id += 1;
+        let job = Job {
+            id: self.next_id,
+            generation: slot.generation,
+            target: slot.target.clone(),
+            kind: key.1,
+            sealed,
+            columns: slot.columns.clone(),
+            partial: slot.partial,
+            records: std::mem::take(&mut slot.records),
+        };
+        self.tables
+            .entry(key.0.clone())
+            .or_default()
+            .queue
+            .push_back(job);
+        self.start_jobs(&key.0);
+    }
+
+    /// Seals every open batch of these target tables.
+    pub(super) fn seal_tables(&mut self, targets: &[String]) {
+        let keys: Vec<SlotKey> = self
+            .slots
+            .iter()
+            .filter(|(k, s)| targets.contains(&k.0) && !s.batch.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in keys {
+            self.seal(&k);
+        }
+    }
+
+    /// Starts queued batches of `target` within the in-flight limit; mirror
+    /// batches of one partition load one at a time, in order.
+    fn start_jobs(&mut self, target: &str) {
+        let max = self.lc.max_in_flight_per_table;
+        let Some(t) = self.tables.get_mut(target) else {
+            return;
+        };
+        let mut blocked: HashSet<(LoadTarget, String, i32)> = t
+            .loading
+            .iter()
+            .filter(|(k, n)| k.0 == LoadTarget::Mirror && **n > 0)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut i = 0;
+        while i < t.queue.len() && t.in_flight() < max {
+            let (kind, topic, partition) = {
+                let j = &t.queue[i];
+                (j.kind, j.sealed.topic.clone(), j.sealed.partition)
+            };
+            let key = (kind, topic, partition);
+            if blocked.contains(&key) {
+                i += 1;
+                continue;
+            }
+            let Some(job) = t.queue.remove(i) else { break };
+            if kind == LoadTarget::Mirror {
+                blocked.insert(key.clone());
+            }
+            *t.loading.entry(key).or_insert(0) += 1;
+            self.jobs.spawn(Arc::clone(&self.sink).run(job));
+        }
+    }
+
+    pub(super) fn on_done(&mut self, done: Result<Done, tokio::task::JoinError>) {
+        let done = match done {
+            Ok(d) => d,
+            Err(e) => {
+                // The batch's pin stays: its partition stops advancing (nothing lost).
+                tracing::error!(error = %e, "loader: a load task failed");
+                return;
+            }
+        };
+        let target = done.target.to_string();
+        if let Some(t) = self.tables.get_mut(&target) {
+            let key = (done.kind, done.topic.clone(), done.partition);
+            if let Some(n) = t.loading.get_mut(&key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    t.loading.remove(&key);
+                }
+            }
+        }
+        let current = self.generation(&done.topic, done.partition) == done.generation;
+        match done.ended {
+            Ended::Durable {
+                rows,
+                quarantined,
+                result,
+            } => {
+                self.metrics.record_batch(&target, result);
+                self.metrics.record_loaded_rows(&target, done.kind, rows);
+                self.summary.batches += 1;
+                if result == BatchResult::AlreadyLoaded {
+                    self.summary.already_loaded += 1;
+                }
+                match done.kind {
+                    LoadTarget::Mirror => self.summary.mirror_rows += rows,
+                    LoadTarget::Raw => self.summary.raw_rows += rows,
+                }
+                self.summary.quarantined += quarantined;
+                if current {
+                    self.offsets
+                        .unpin(&done.topic, done.partition, done.first_offset);
+                }
+            }
+            Ended::Abandoned => {
+                self.metrics.record_batch(&target, BatchResult::Abandoned);
+                self.summary.abandoned += 1;
+            }
+        }
+        self.start_jobs(&target);
+        self.release_backpressure();
+        self.commit(CommitMode::Async);
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let due: Vec<SlotKey> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| s.batch.flush_reason(now).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in due {
+            self.seal(&k);
+        }
+        self.release_backpressure();
+        self.commit(CommitMode::Async);
+    }
+
+    /// Commits every partition whose durable position moved.
+    pub(super) fn commit(&mut self, mode: CommitMode) {
+        let ready = self.offsets.ready();
+        if ready.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (topic, partition, pos) in &ready {
+            self.consumer
+                .context()
+                .set_durable((topic.clone(), *partition), *pos);
+            if let Err(e) = tpl.add_partition_offset(topic, *partition, Offset::Offset(*pos)) {
+                tracing::warn!(%topic, partition, error = %e, "offset not added to the commit");
+            }
+        }
+        match self.consumer.commit(&tpl, mode) {
+            Ok(()) => {
+                self.summary.commits += 1;
+                for (topic, partition, pos) in ready {
+                    tracing::trace!(%topic, partition, offset = pos, "committed");
+                    self.offsets.committed(&topic, partition, pos);
+                }
+            }
+            Err(e) => {
+                self.metrics.record_failure(FailureCause::Kafka);
+                tracing::warn!(error = %e, "offset commit failed; retried on the next tick");
+            }
+        }
+    }
+
+    /// Pauses a partition from `from` on (its records are read again after the release).
+    pub(super) fn hold(&mut self, topic: &str, partition: i32, from: i64, reason: Reason) {
+        if !self.holds.hold(topic, partition, from, reason.clone()) {
+            return;
+        }
+        self.summary.holds += 1;
+        self.offsets.pin(topic, partition, from);
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        if let Err(e) = self.consumer.pause(&tpl) {
+            // Without the pause, records keep arriving and are discarded: still correct.
+            tracing::warn!(%topic, partition, error = %e, "pause failed");
+        }
+        match &reason {
+            Reason::Gate { target, reason, .. } => {
+                tracing::info!(%topic, partition, offset = from, table = %target, %reason, "table held by the gate: partition paused")
+            }
+            Reason::Backpressure { target } => {
+                tracing::info!(%topic, partition, offset = from, table = %target, "table has too many batches waiting: partition paused")
+            }
+        }
+        self.publish_held();
+    }
+
+    fn release(&mut self, topic: &str, partition: i32) {
+        let Some(held) = self.holds.release(topic, partition) else {
+            return;
+        };
+        if let Err(e) = self.consumer.seek(
+            topic,
+            partition,
+            Offset::Offset(held.from),
+            Duration::from_secs(10),
+        ) {
+            tracing::warn!(%topic, partition, offset = held.from, error = %e, "seek failed; release retried later");
+            self.holds.forget(topic, partition);
+            self.holds.hold(topic, partition, held.from, held.reason);
+            return;
+        }
+        self.offsets.rewind(topic, partition, held.from);
+        self.offsets.unpin(topic, partition, held.from);
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, partition);
+        if let Err(e) = self.consumer.resume(&tpl) {
+            tracing::warn!(%topic, partition, error = %e, "resume failed");
+        }
+        tracing::info!(%topic, partition, offset = held.from, "partition released: reading again from the held record");
+        self.publish_held();
+    }
+
+    fn on_gate_change(&mut self) {
+        self.admissions.clear();
+        for (topic, partition, held) in self.holds.held() {
+            if let Reason::Gate {
+                target, columns, ..
+            } = &held.reason
+            {
+                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
+                if !matches!(self.gates.admit(target, &cols), Admission::Hold { .. }) {
+                    self.release(&topic, partition);
+                }
+            }
+        }
+    }
+
+    fn release_backpressure(&mut self) {
+        if self.holds.is_empty() {
+            return;
+        }
+        let cap = self.queue_cap();
+        for (topic, partition, held) in self.holds.held() {
+            if let Reason::Backpressure { target } = &held.reason {
+                let waiting = self.tables.get(target).map_or(0, |t| t.queue.len());
+                if waiting < cap {
+                    self.release(&topic, partition);
+                }
+            }
+        }
+    }
+
+    pub(super) fn queue_cap(&self) -> usize {
+        self.lc.max_in_flight_per_table.max(1) * QUEUE_CAP_FACTOR
+    }
+
+    fn publish_held(&mut self) {
+        let held: Vec<String> = self
+            .holds
+            .gated_tables()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        self.held_known.extend(held.iter().cloned());
+        let known: Vec<String> = self.held_known.iter().cloned().collect();
+        self.metrics.set_loader_held(&held, &known);
+    }
+
+    /// Samples the lag (high watermark − durable position) per target table,
+    /// off the runtime thread (watermarks are a broker round trip).
+    fn sample_lag(&self) {
+        if self.lag_running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let positions = self.offsets.positions();
+        let tables = self.topic_tables.clone();
+        let consumer = Arc::clone(&self.consumer);
+        let metrics = Arc::clone(&self.metrics);
+        let running = Arc::clone(&self.lag_running);
+        tokio::task::spawn_blocking(move || {
+            let mut lag: HashMap<String, u64> = HashMap::new();
+            for (topic, partition, pos) in positions {
+                let Some(table) = tables.get(&topic) else {
+                    continue;
+                };
+                if let Ok((_, high)) =
+                    consumer.fetch_watermarks(&topic, partition, Duration::from_secs(2))
+                {
+                    *lag.entry(table.clone()).or_insert(0) +=
+                        u64::try_from(high.saturating_sub(pos)).unwrap_or(0);
+                }
+            }
+            for (t, l) in lag {
+                metrics.set_loader_lag(&t, l);
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
+
+    pub(super) fn send_schema(&mut self, ev: crate::source::Located<crate::source::Event>) {
+        if self.schemas.send(ev).is_err() && !self.schema_closed {
+            self.schema_closed = true;
+            tracing::warn!("schema signal receiver is gone; schema signals are dropped");
+        }
+    }
+}
