@@ -319,7 +319,11 @@ impl Session {
             crate::ddl::quote_ident(&table.database),
             crate::ddl::quote_string(&table.table)
         );
-        let rows = self.query(&sql).await?;
+        let rows = match self.query(&sql).await {
+            // A database that does not exist yet has no jobs (errno 1049, ER_BAD_DB_ERROR).
+            Err(e) if e.code() == Some(1049) => return Ok(Vec::new()),
+            r => r?,
+        };
         let mut jobs = Vec::new();
         for r in rows.iter() {
             let id = r.get("JobId").unwrap_or_default();

@@ -23,6 +23,9 @@ use crate::source::{Event, Located};
 use crate::starrocks::Client;
 use crate::store::{PlanContext, PlanRecord, PlanStatus, Store};
 
+/// How long a failed plan waits before the same changes are planned again.
+const FAILED_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a cycle needs besides the planner's own state.
 pub(crate) struct Env<'a> {
     pub(crate) config: &'a Config,
@@ -249,11 +252,16 @@ impl Planner {
                 return Ok(ignored);
             }
         } else if let Some(done) = existing.iter().rev().find(|r| same_plan(r, plan)) {
-            // Decided before (rejected, ignored, failed, applied): not replayed.
-            if done.status == PlanStatus::Failed || done.status == PlanStatus::Applied {
-                tracing::debug!(table = %plan.target_table, plan = %done.id, status = %done.status, "Plan was carried out before; not planned again.");
+            // Decided before (rejected, ignored, applied): not replayed. A failed
+            // plan is planned again once it is FAILED_RETRY old.
+            let age_ms = crate::store::Timestamp::from_system_time(now).0 - done.updated_at.0;
+            let retry =
+                done.status == PlanStatus::Failed && age_ms >= FAILED_RETRY.as_millis() as i64;
+            if !retry {
+                tracing::debug!(table = %plan.target_table, plan = %done.id, status = %done.status, "Plan was decided before; not planned again.");
+                return Ok(ignored || done.status == PlanStatus::Rejected);
             }
-            return Ok(ignored || done.status == PlanStatus::Rejected);
+            tracing::info!(table = %plan.target_table, plan = %done.id, "Plan failed a while ago; planning it again.");
         }
         let source = &plan.source_table;
         let position = self

@@ -53,8 +53,8 @@ async fn setup(
     tables: &[&str],
 ) -> Result<Option<(testkit::starrocks::Handle, Agent, std::path::PathBuf)>> {
     let Some(s) = stack() else { return Ok(None) };
+    // No database on the target: the first plan creates it.
     let sr = emulator(version, job_ms).await?;
-    sr_exec(&sr, "CREATE DATABASE inventory").await?;
     let dir = scratch(test);
     let sources: Vec<String> = tables.iter().map(|t| format!("inventory.{t}")).collect();
     let config = write_config(&dir, &s, &sr, &sources, "");
