@@ -18,6 +18,7 @@ mod apply;
 mod cycle;
 mod observer;
 mod rules;
+pub mod targets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

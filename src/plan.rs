@@ -316,7 +316,8 @@ pub fn plan(
     }
 }
 
-fn change_id(c: &Change) -> String {
+/// The stable id of a change: `db.table/kind[/column]`.
+pub fn change_id(c: &Change) -> String {
     match c.column() {
         Some(col) => format!("{}/{}/{col}", c.table, c.kind()),
         None => format!("{}/{}", c.table, c.kind()),

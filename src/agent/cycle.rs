@@ -11,13 +11,15 @@ use std::time::SystemTime;
 
 use crate::capabilities::StarRocksVersion;
 use crate::catalog::Catalog;
-use crate::config::{Config, TruncateMode};
+use crate::config::Config;
 use crate::gate::Gates;
 use crate::metrics::{FailureCause, Metrics};
 use crate::model::history::{Histories, HistoryNote};
 use crate::model::TableId;
 use crate::pipeline::{self, Inputs};
-use crate::plan::{fingerprint, plan_approved, render_text, show_create, Plan, TablePlan};
+use crate::plan::{
+    change_id, fingerprint, plan_approved, plan_table, render_text, show_create, Plan, TablePlan,
+};
 use crate::policy::{RuleSet, Verdict};
 use crate::source::{Event, Located};
 use crate::starrocks::Client;
@@ -125,26 +127,52 @@ impl Planner {
             .await
     }
 
+    /// Plans every table. A table whose plan mixes changes to apply now with
+    /// changes that wait is split: the changes decided `apply` are planned
+    /// (and run) alone now; those that wait are planned, and recorded as
+    /// pending, in the next cycle against the target the first part leaves.
     fn plan_all(&self, env: &Env<'_>, catalog: &Catalog) -> pipeline::Outcome {
-        let mut outcome = pipeline::run(Inputs {
+        let inputs = Inputs {
             histories: &self.histories,
             catalog,
             rules: env.rules,
             config: env.config,
             version: env.version,
-        });
-        // The loader truncates in stream order when configured to.
-        if env
-            .config
-            .loader
-            .as_ref()
-            .is_some_and(|l| l.enabled && l.truncate == TruncateMode::Apply)
-        {
-            for t in &mut outcome.plan.tables {
-                t.changes
-                    .retain(|c| c.change.kind() != crate::diff::ChangeKind::TruncateTable);
+        };
+        let mut outcome = pipeline::run(inputs);
+        let mixed = |t: &TablePlan| {
+            t.changes.iter().any(|c| c.pending)
+                && t.changes.iter().any(|c| !c.pending && !c.steps.is_empty())
+        };
+        if !outcome.plan.tables.iter().any(mixed) {
+            return outcome;
+        }
+        let diffs = pipeline::diff_all(inputs);
+        let options = pipeline::plan_options(env.config);
+        for t in outcome.plan.tables.iter_mut().filter(|t| mixed(t)) {
+            let Some((diff, _)) = diffs.iter().find(|(d, _)| d.target_table == t.target_table)
+            else {
+                continue;
+            };
+            let waiting: BTreeSet<&str> = t
+                .changes
+                .iter()
+                .filter(|c| c.pending)
+                .map(|c| c.id.as_str())
+                .collect();
+            let mut now = diff.clone();
+            now.changes
+                .retain(|c| !waiting.contains(change_id(c).as_str()));
+            let decisions: Vec<_> = now
+                .changes
+                .iter()
+                .map(|c| env.rules.decide(&now.source_table, c))
+                .collect();
+            let first = plan_table(&now, &decisions, catalog, env.version, &options);
+            if !first.changes.iter().any(|c| c.pending) {
+                tracing::debug!(table = %t.target_table, waiting = waiting.len(), "Changes to apply now are planned apart from those that wait.");
+                *t = first;
             }
-            outcome.plan.tables.retain(|t| !t.changes.is_empty());
         }
         outcome
     }

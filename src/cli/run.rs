@@ -45,6 +45,10 @@ pub(crate) struct RunArgs {
     /// StarRocks version to plan for instead of the server's.
     #[arg(long, value_name = "X.Y.Z")]
     target_version: Option<String>,
+    /// Run only the loader (no planning, no DDL): the gates follow the target
+    /// tables as they are, read from StarRocks every 2 s.
+    #[arg(long, conflicts_with = "dry_run")]
+    loader_only: bool,
     /// Seconds to finish the work in flight after SIGTERM/SIGINT.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     grace_seconds: u64,
@@ -79,6 +83,13 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
     };
     if config.kafka.is_none() {
         bail!("{}: `ddlsync run` needs [kafka]", args.config.display());
+    }
+    let loader_enabled = config.loader.as_ref().is_some_and(|l| l.enabled);
+    if args.loader_only && !loader_enabled {
+        bail!(
+            "{}: `--loader-only` needs an enabled [loader] section",
+            args.config.display()
+        );
     }
     let version: Option<StarRocksVersion> = args
         .target_version
@@ -116,11 +127,23 @@ pub(crate) fn run(args: RunArgs) -> Result<u8> {
             rules_dir,
             ..Options::default()
         },
-        Duration::from_secs(args.grace_seconds),
+        Mode {
+            grace: Duration::from_secs(args.grace_seconds),
+            loader: loader_enabled && !args.dry_run,
+            agent: !args.loader_only,
+        },
     ))
 }
 
-async fn serve(config: Config, store: Arc<Store>, options: Options, grace: Duration) -> Result<u8> {
+/// What runs.
+struct Mode {
+    grace: Duration,
+    loader: bool,
+    agent: bool,
+}
+
+async fn serve(config: Config, store: Arc<Store>, options: Options, mode: Mode) -> Result<u8> {
+    let grace = mode.grace;
     let config = Arc::new(config);
     let cancel = CancellationToken::new();
     let metrics = Arc::new(Metrics::new());
@@ -146,21 +169,48 @@ async fn serve(config: Config, store: Arc<Store>, options: Options, grace: Durat
             Ok("http")
         });
     }
-    let (_schemas_tx, schemas_rx) = tokio::sync::mpsc::unbounded_channel();
-    let deps = Deps {
-        config: config.clone(),
-        store,
-        metrics,
-        gates,
-        readiness,
-        approvals,
-        schemas: schemas_rx,
-        cancel: cancel.clone(),
-    };
-    tasks.spawn(async move {
-        agent::run(options, deps).await?;
-        Ok("agent")
-    });
+    let (schemas_tx, schemas_rx) = tokio::sync::mpsc::unbounded_channel();
+    if mode.loader {
+        let deps = ddlsync::loader::run::Deps {
+            config: config.clone(),
+            gates: gates.clone(),
+            metrics: metrics.clone(),
+            schemas: schemas_tx,
+            cancel: cancel.clone(),
+        };
+        tasks.spawn(async move {
+            let summary = ddlsync::loader::run::run(deps).await?;
+            tracing::info!(?summary, "Loader stopped.");
+            Ok("loader")
+        });
+    } else {
+        drop(schemas_tx);
+    }
+    if mode.agent {
+        let deps = Deps {
+            config: config.clone(),
+            store,
+            metrics,
+            gates,
+            readiness,
+            approvals,
+            schemas: schemas_rx,
+            cancel: cancel.clone(),
+        };
+        tasks.spawn(async move {
+            agent::run(options, deps).await?;
+            Ok("agent")
+        });
+    } else {
+        // Loader only: ready at once; the gates follow the targets as they are.
+        readiness.set_history_rebuilt();
+        readiness.set_starrocks_answered();
+        let cancel = cancel.clone();
+        tasks.spawn(async move {
+            agent::targets::refresh_gates(config, gates, metrics, schemas_rx, cancel).await?;
+            Ok("gates")
+        });
+    }
     tracing::info!("ddlsync is running.");
 
     let signal = shutdown_signal();

@@ -145,13 +145,70 @@ fn rewrite_renamed_columns(
         let to = format!("{qualifier}{}", quote_ident(new));
         query = replace_ignore_case(&query, &from, &to);
     }
-    let (reads, _) = resolve_reads(&query, &mv.id.database, &ctx.catalog.tables);
-    let still = reads.get(table).is_some_and(|cols| {
+    let reads_old = |q: &str| {
+        let (reads, _) = resolve_reads(q, &mv.id.database, &ctx.catalog.tables);
+        reads.get(table).is_some_and(|cols| {
+            renamed.iter().any(|(old, _)| {
+                cols.contains(&old.to_ascii_lowercase()) || cols.contains(ALL_COLUMNS)
+            })
+        })
+    };
+    if !reads_old(&query) && query != mv.query {
+        return Some(format!("{head}{query}"));
+    }
+    // Not normalized (a definition as written, with bare column names): when
+    // the view reads this table alone, its bare and qualified references to
+    // the old names are rewritten in the parsed query.
+    let (reads, _) = resolve_reads(&mv.query, &mv.id.database, &ctx.catalog.tables);
+    if reads.len() != 1 || !reads.contains_key(table) {
+        return None;
+    }
+    let rewritten = rewrite_bare_references(&mv.query, &table.table, renamed)?;
+    (!reads_old(&rewritten)).then(|| format!("{head}{rewritten}"))
+}
+
+/// `query` parsed (MySQL dialect) with every column reference named like an
+/// old column — bare, or qualified by `table` — renamed; `None` when it does
+/// not parse.
+fn rewrite_bare_references(
+    query: &str,
+    table: &str,
+    renamed: &[(String, String)],
+) -> Option<String> {
+    use sqlparser::ast::{visit_expressions_mut, Expr, Ident};
+    use std::ops::ControlFlow;
+    let sql = query.trim().trim_end_matches(';');
+    let mut statements =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MySqlDialect {}, sql).ok()?;
+    let new_name = |ident: &Ident| {
         renamed
             .iter()
-            .any(|(old, _)| cols.contains(&old.to_ascii_lowercase()) || cols.contains(ALL_COLUMNS))
+            .find(|(old, _)| old.eq_ignore_ascii_case(&ident.value))
+            .map(|(_, new)| Ident::with_quote('`', new.clone()))
+    };
+    let _: ControlFlow<()> = visit_expressions_mut(&mut statements, |expr| {
+        match expr {
+            Expr::Identifier(ident) => {
+                if let Some(n) = new_name(ident) {
+                    *ident = n;
+                }
+            }
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                let qualified_by_table = parts[parts.len() - 2].value.eq_ignore_ascii_case(table);
+                if let (true, Some(last)) = (qualified_by_table, parts.last_mut()) {
+                    if let Some(n) = new_name(last) {
+                        *last = n;
+                    }
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
     });
-    (!still && query != mv.query).then(|| format!("{head}{query}"))
+    let [statement] = statements.as_slice() else {
+        return None;
+    };
+    Some(statement.to_string())
 }
 
 /// `text` with every ASCII-case-insensitive occurrence of `from` replaced.
@@ -167,4 +224,32 @@ fn replace_ignore_case(text: &str, from: &str, to: &str) -> String {
     }
     out.push_str(&text[last..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_bare_references;
+
+    #[test]
+    fn bare_and_table_qualified_references_are_renamed() {
+        let q = "SELECT last_name, count(*) AS n FROM inventory.members \
+                 WHERE members.last_name <> '' GROUP BY last_name";
+        let out =
+            rewrite_bare_references(q, "members", &[("last_name".into(), "family_name".into())])
+                .unwrap();
+        assert_eq!(
+            out,
+            "SELECT `family_name`, count(*) AS n FROM inventory.members \
+             WHERE members.`family_name` <> '' GROUP BY `family_name`"
+        );
+        // Another table's column of that name is left alone; unparseable text gives None.
+        let other = rewrite_bare_references(
+            "SELECT o.last_name FROM x.members JOIN x.o ON o.id = members.id",
+            "members",
+            &[("last_name".into(), "family_name".into())],
+        )
+        .unwrap();
+        assert!(other.contains("o.last_name"), "{other}");
+        assert!(rewrite_bare_references("SELECT FROM WHERE", "t", &[]).is_none());
+    }
 }

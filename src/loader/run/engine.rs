@@ -141,7 +141,11 @@ impl Engine {
             .unwrap_or_else(|| format!("{}.quarantine", kafka.group_id));
         let quarantine = Quarantine::new(&consumer::connection_properties(&kafka), &qtopic)
             .map_err(|e| Error::kafka("quarantine producer", e))?;
-        let backoff = Backoff::default();
+        // Capped at 10 s: after an outage the loader is back within seconds.
+        let backoff = Backoff {
+            max: Duration::from_secs(10),
+            ..Backoff::default()
+        };
         let sink = Arc::new(Sink {
             client,
             quarantine,
