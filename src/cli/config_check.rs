@@ -52,6 +52,18 @@ pub(crate) fn run(cmd: ConfigCommand) -> Result<u8> {
                     if h.token.is_some() { "set" } else { "not set" }
                 );
             }
+            if let Some(l) = &config.loader {
+                println!(
+                    "loader: {} ({:?}, topics {}, batches of {} rows / {} bytes / {:?}, truncate {:?})",
+                    if l.enabled { "enabled" } else { "disabled" },
+                    l.format,
+                    l.topics.join(", "),
+                    l.batch_rows,
+                    l.batch_bytes,
+                    l.batch_age,
+                    l.truncate
+                );
+            }
             println!("tables: {} mapping entries", config.tables.len());
             for t in &config.tables {
                 println!("  {} -> {:?}", t.source, t.targets);

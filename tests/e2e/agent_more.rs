@@ -222,3 +222,67 @@ async fn sigterm_stops_cleanly_and_a_dry_run_writes_nothing() -> Result {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_add_column_and_insert_reach_the_mirror_through_the_loader() -> Result {
+    let Some(s) = stack() else { return Ok(()) };
+    let t = table("ag_pg");
+    let sr = emulator("3.3.5", 300).await?;
+    let dir = scratch("pg");
+    let prefix = s.var("STACK_PG_PREFIX").to_owned();
+    // PostgreSQL has no schema-change topic: the loader's inline schemas are the signal.
+    let extra = format!("[loader]\ntopics = [\"{prefix}.public.{t}\"]\nbatch_age_ms = 200\n");
+    let config = write_config(&dir, &s, &sr, &[format!("public.{t}")], &extra);
+    let agent = Agent::start(&config).await?;
+    let pg = s.postgres().await?;
+    pg.batch_execute(&format!(
+        "CREATE TABLE {t} (id INT PRIMARY KEY, name TEXT); INSERT INTO {t} VALUES (1, 'one');"
+    ))
+    .await?;
+    let rows = |sql: String| {
+        let sr = &sr;
+        async move { sr_rows(sr, &sql).await }
+    };
+    wait_until(&agent, "first row in the mirror", WAIT, || async {
+        Ok(rows(format!("SELECT id, name FROM public.{t}"))
+            .await
+            .ok()
+            .filter(|r| r.len() == 1)
+            .map(|_| ()))
+    })
+    .await?;
+    let started = std::time::Instant::now();
+    pg.batch_execute(&format!(
+        "ALTER TABLE {t} ADD COLUMN email TEXT; INSERT INTO {t} VALUES (2, 'two', 'two@example.com');"
+    ))
+    .await?;
+    let (_, took) = wait_until(&agent, "new column and its row", WAIT, || async {
+        let r = rows(format!(
+            "SELECT id, name, email FROM public.{t} ORDER BY id"
+        ))
+        .await
+        .unwrap_or_default();
+        Ok((r.len() == 2 && r[1][2].as_deref() == Some("two@example.com")).then_some(()))
+    })
+    .await?;
+    eprintln!(
+        "postgres ADD COLUMN + INSERT → column and row on the emulator in {:?} ({:?} after the column showed)",
+        started.elapsed(),
+        took
+    );
+    let jobs = sr_rows(
+        &sr,
+        &format!("SHOW ALTER TABLE COLUMN FROM public WHERE TableName = '{t}'"),
+    )
+    .await?;
+    assert!(
+        jobs.iter().all(|j| j[9].as_deref() == Some("FINISHED")) && !jobs.is_empty(),
+        "{jobs:?}"
+    );
+    let r = rows(format!(
+        "SELECT id, name, email FROM public.{t} ORDER BY id"
+    ))
+    .await?;
+    assert_eq!(r[0], [Some("1".into()), Some("one".into()), None]);
+    Ok(())
+}
