@@ -186,7 +186,7 @@ fn rewrite_bare_references(
             .find(|(old, _)| old.eq_ignore_ascii_case(&ident.value))
             .map(|(_, new)| Ident::with_quote('`', new.clone()))
     };
-    let _: ControlFlow<()> = visit_expressions_mut(&mut statements, |expr| {
+    let flow: ControlFlow<()> = visit_expressions_mut(&mut statements, |expr| {
         match expr {
             Expr::Identifier(ident) => {
                 if let Some(n) = new_name(ident) {
@@ -205,6 +205,9 @@ fn rewrite_bare_references(
         }
         ControlFlow::Continue(())
     });
+    if flow.is_break() {
+        return None;
+    }
     let [statement] = statements.as_slice() else {
         return None;
     };
