@@ -20,7 +20,7 @@ mod observer;
 mod rules;
 pub mod targets;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -147,13 +147,7 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
     tracing::info!(version = %version, "StarRocks version.");
 
     let (watch_tx, mut watch_rx) = mpsc::channel::<watch::Item>(1024);
-    let mut properties: BTreeMap<String, String> = kafka
-        .properties
-        .iter()
-        .map(|(k, v)| (k.clone(), v.expose().to_owned()))
-        .collect();
-    properties.insert("bootstrap.servers".into(), kafka.bootstrap_servers.clone());
-    properties.insert("group.id".into(), format!("{}-schema", kafka.group_id));
+    let properties = kafka.client_properties("-schema");
     let topics = kafka.schema_change_topics.clone();
     let follow_cancel = deps.cancel.child_token();
     let idle = options.caught_up_idle;
@@ -274,18 +268,18 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
         if !caught_up {
             continue;
         }
+        let env = cycle::Env {
+            config: &config,
+            store: &deps.store,
+            metrics: &metrics,
+            gates: &deps.gates,
+            client: &client,
+            rules: rules.rules(),
+            version: &version,
+            in_flight: &in_flight,
+            dry_run: options.dry_run,
+        };
         if dirty && retry_at.is_none_or(|t| Instant::now() >= t) {
-            let env = cycle::Env {
-                config: &config,
-                store: &deps.store,
-                metrics: &metrics,
-                gates: &deps.gates,
-                client: &client,
-                rules: rules.rules(),
-                version: &version,
-                in_flight: &in_flight,
-                dry_run: options.dry_run,
-            };
             match planner.cycle(&env).await {
                 Ok(()) => {
                     deps.readiness.set_starrocks_answered();
@@ -304,17 +298,6 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
         }
         if approvals_due && !options.dry_run {
             approvals_due = false;
-            let env = cycle::Env {
-                config: &config,
-                store: &deps.store,
-                metrics: &metrics,
-                gates: &deps.gates,
-                client: &client,
-                rules: rules.rules(),
-                version: &version,
-                in_flight: &in_flight,
-                dry_run: false,
-            };
             let started = apply::start_approved(
                 &planner,
                 &env,

@@ -219,6 +219,25 @@ pub struct KafkaConfig {
     pub properties: BTreeMap<String, Secret>,
 }
 
+impl KafkaConfig {
+    /// The librdkafka properties of a client: `properties` (secrets exposed,
+    /// for the client only), `bootstrap.servers`, and `group.id` =
+    /// `<group_id><group_suffix>`.
+    pub fn client_properties(&self, group_suffix: &str) -> BTreeMap<String, String> {
+        let mut p: BTreeMap<String, String> = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+            .collect();
+        p.insert("bootstrap.servers".into(), self.bootstrap_servers.clone());
+        p.insert(
+            "group.id".into(),
+            format!("{}{group_suffix}", self.group_id),
+        );
+        p
+    }
+}
+
 /// Schema Registry settings.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {

@@ -147,37 +147,45 @@ async fn read_topic(
                 last_record = Instant::now();
                 history.records += 1;
                 next.insert(m.partition(), m.offset() + 1);
-                let text = |b: Option<&[u8]>| {
-                    b.map(|b| Value::String(String::from_utf8_lossy(b).into_owned()))
-                        .unwrap_or(Value::Null)
-                };
-                let record = json!({
-                    "topic": m.topic(),
-                    "partition": m.partition(),
-                    "offset": m.offset(),
-                    "key": text(m.key()),
-                    "payload": text(m.payload()),
-                });
-                match decode_value(&record, 0) {
+                match decode_message(&m) {
                     Ok(Some(event)) => history.events.push(event),
                     Ok(None) => {}
-                    Err(error) => {
+                    Err(bad) => {
                         tracing::warn!(
-                            topic = m.topic(),
-                            partition = m.partition(),
-                            offset = m.offset(),
-                            %error,
+                            topic = %bad.topic,
+                            partition = bad.partition,
+                            offset = bad.offset,
+                            error = %bad.error,
                             "Skipped a record that is not a Debezium message."
                         );
-                        history.bad.push(BadRecord {
-                            topic: m.topic().to_owned(),
-                            partition: m.partition(),
-                            offset: m.offset(),
-                            error,
-                        });
+                        history.bad.push(bad);
                     }
                 }
             }
         }
     }
+}
+
+/// Decodes one record of a schema-change topic as `source` decodes a line
+/// of an events file (`Ok(None)`: a tombstone or an empty value).
+pub(crate) fn decode_message(
+    m: &rdkafka::message::BorrowedMessage<'_>,
+) -> Result<Option<Located<Event>>, BadRecord> {
+    let text = |b: Option<&[u8]>| {
+        b.map(|b| Value::String(String::from_utf8_lossy(b).into_owned()))
+            .unwrap_or(Value::Null)
+    };
+    let record = json!({
+        "topic": m.topic(),
+        "partition": m.partition(),
+        "offset": m.offset(),
+        "key": text(m.key()),
+        "payload": text(m.payload()),
+    });
+    decode_value(&record, 0).map_err(|error| BadRecord {
+        topic: m.topic().to_owned(),
+        partition: m.partition(),
+        offset: m.offset(),
+        error,
+    })
 }

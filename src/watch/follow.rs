@@ -13,13 +13,12 @@ use std::time::Duration;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{BadRecord, Error};
-use crate::source::{decode_value, Event, Located};
+use crate::source::{Event, Located};
 
 /// How often missing topics are looked up again.
 const TOPIC_RECHECK: Duration = Duration::from_secs(3);
@@ -173,28 +172,12 @@ fn assign_new(
 }
 
 fn decode(m: &BorrowedMessage<'_>) -> Option<Item> {
-    let text = |b: Option<&[u8]>| {
-        b.map(|b| Value::String(String::from_utf8_lossy(b).into_owned()))
-            .unwrap_or(Value::Null)
-    };
-    let record = json!({
-        "topic": m.topic(),
-        "partition": m.partition(),
-        "offset": m.offset(),
-        "key": text(m.key()),
-        "payload": text(m.payload()),
-    });
-    match decode_value(&record, 0) {
+    match super::decode_message(m) {
         Ok(Some(event)) => Some(Item::Event {
             event: Box::new(event),
             kafka_ts_ms: m.timestamp().to_millis(),
         }),
         Ok(None) => None,
-        Err(error) => Some(Item::Bad(BadRecord {
-            topic: m.topic().to_owned(),
-            partition: m.partition(),
-            offset: m.offset(),
-            error,
-        })),
+        Err(bad) => Some(Item::Bad(bad)),
     }
 }

@@ -2,7 +2,7 @@
 //! Kafka schema-change topics, the target catalog and version from StarRocks.
 //! Reads only; writes nothing to Kafka (no offsets committed) or StarRocks.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -35,13 +35,7 @@ pub(super) fn inputs(
     if topics.is_empty() {
         bail!("the config names no kafka.schema_change_topics and no [[tables]] topic to read");
     }
-    let mut properties: BTreeMap<String, String> = kafka
-        .properties
-        .iter()
-        .map(|(k, v)| (k.clone(), v.expose().to_owned()))
-        .collect();
-    properties.insert("bootstrap.servers".into(), kafka.bootstrap_servers.clone());
-    properties.insert("group.id".into(), format!("{}-plan", kafka.group_id));
+    let properties = kafka.client_properties("-plan");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
