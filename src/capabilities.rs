@@ -199,3 +199,53 @@ impl FromStr for StarRocksVersion {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StarRocksVersion;
+    use crate::types::SrType;
+
+    fn v(s: &str) -> StarRocksVersion {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn parses_common_spellings() {
+        assert_eq!(v("3.3.5"), StarRocksVersion::new(3, 3, 5));
+        assert_eq!(v("3.3.5-abc123"), StarRocksVersion::new(3, 3, 5));
+        assert_eq!(v("v3.2.1"), StarRocksVersion::new(3, 2, 1));
+        assert_eq!(v("3.1"), StarRocksVersion::new(3, 1, 0));
+        assert_eq!(v(" 4.0.2 RELEASE "), StarRocksVersion::new(4, 0, 2));
+        assert!("".parse::<StarRocksVersion>().is_err());
+        assert!("three".parse::<StarRocksVersion>().is_err());
+        assert!("3".parse::<StarRocksVersion>().is_err());
+        assert!("99999999999.1.1".parse::<StarRocksVersion>().is_err());
+        assert_eq!(v("3.3.5").to_string(), "3.3.5");
+    }
+
+    #[test]
+    fn capabilities_follow_the_facts() {
+        assert!(!v("3.3.1").supports_rename_column());
+        assert!(v("3.3.2").supports_rename_column());
+        assert!(!v("3.1.9").supports_fast_schema_evolution());
+        assert!(v("3.2.0").supports_fast_schema_evolution());
+        assert!(v("3.1.0").supports_table_comment_alter());
+        assert!(!v("3.2.9").supports_order_by_on_non_pk());
+        assert!(v("3.1.0").supports_mv_swap() && !v("3.0.9").supports_mv_swap());
+        assert_eq!(v("2.0.0").max_varchar_bytes(), 65_533);
+        assert_eq!(v("3.3.5").max_varchar_bytes(), 1_048_576);
+        assert_eq!(v("4.2.0").max_varchar_bytes(), 2_147_482_624);
+        assert!(v("4.0.0").supports_decimal256() && !v("3.5.0").supports_decimal256());
+        assert_eq!(StarRocksVersion::default(), v("3.3.5"));
+        assert!(v("3.3.5").can_modify_in_place(&SrType::Int, &SrType::BigInt));
+        assert!(!v("3.3.5").can_modify_in_place(&SrType::BigInt, &SrType::Int));
+        assert!(!v("3.3.5").can_modify_in_place(
+            &SrType::Varchar { len: 10 },
+            &SrType::Varchar { len: 2_000_000 }
+        ));
+        assert!(v("4.2.0").can_modify_in_place(
+            &SrType::Varchar { len: 10 },
+            &SrType::Varchar { len: 2_000_000 }
+        ));
+    }
+}
