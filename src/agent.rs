@@ -209,11 +209,14 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
                 Some(watch::Item::CaughtUp) => {
                     caught_up = true;
                     dirty = true;
+                    planner.plan_everything();
                     deps.readiness.set_history_rebuilt();
                     tracing::info!(tables = planner.histories.tables().count(), "Source history rebuilt.");
                 }
                 None => {
-                    tracing::error!("The schema-change follower stopped.");
+                    if !deps.cancel.is_cancelled() {
+                        tracing::error!("The schema-change follower stopped.");
+                    }
                     break;
                 }
             },
@@ -226,11 +229,9 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
             _ = deps.approvals.notified() => approvals_due = true,
             _ = poll.tick() => {
                 approvals_due = true;
-                if rules.reload(&metrics) {
+                if rules.reload(&metrics) || last_sync.elapsed() >= options.resync {
                     dirty = true;
-                }
-                if last_sync.elapsed() >= options.resync {
-                    dirty = true;
+                    planner.plan_everything();
                 }
             }
             Some(done) = runs.join_next(), if !runs.is_empty() => {
@@ -238,6 +239,7 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
                     Ok(done) => {
                         in_flight.remove(&done.target);
                         apply::finish(&done, &deps.store, &metrics);
+                        planner.target_changed(&config, &done.target);
                     }
                     Err(e) => tracing::error!(error = %e, "A run task panicked."),
                 }
@@ -258,6 +260,7 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
                 watch::Item::CaughtUp => {
                     caught_up = true;
                     dirty = true;
+                    planner.plan_everything();
                     deps.readiness.set_history_rebuilt();
                 }
             }
@@ -298,7 +301,7 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
         }
         if approvals_due && !options.dry_run {
             approvals_due = false;
-            let started = apply::start_approved(
+            let (started, replan) = apply::start_approved(
                 &planner,
                 &env,
                 &deps.store,
@@ -308,6 +311,10 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
                 &deps.cancel,
             )
             .await;
+            for t in &replan {
+                planner.target_changed(&config, t);
+                dirty = true;
+            }
             for t in started {
                 deps.gates.hold(&t, "a plan for the table is being applied");
                 in_flight.insert(t);

@@ -33,7 +33,7 @@ pub(crate) struct Done {
 /// Takes approved plans and those left applying (by a crash, or because the
 /// target could not be read) and starts a run for each table not running.
 /// A plan with steps already recorded resumes without the fingerprint check.
-/// Returns the target tables started.
+/// Returns the target tables started and those to plan again (stale).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn start_approved(
     planner: &Planner,
@@ -43,7 +43,7 @@ pub(crate) async fn start_approved(
     executor: &Executor,
     runs: &mut JoinSet<Done>,
     cancel: &CancellationToken,
-) -> Vec<TableId> {
+) -> (Vec<TableId>, Vec<TableId>) {
     let now = SystemTime::now();
     if let Err(e) = store.take_approved(now) {
         store_failed(metrics, "approved plans", &e);
@@ -52,10 +52,11 @@ pub(crate) async fn start_approved(
         Ok(r) => r,
         Err(e) => {
             store_failed(metrics, "plans to apply", &e);
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     let mut started = Vec::new();
+    let mut replan = Vec::new();
     for record in records {
         if env.in_flight.contains(&record.target_table) || started.contains(&record.target_table) {
             continue;
@@ -80,6 +81,7 @@ pub(crate) async fn start_approved(
         if !resumed {
             if let Err(e) = store.verify_target(record.id, current.as_deref(), now) {
                 tracing::warn!(table = %record.target_table, plan = %record.id, reason = %e, "Approved plan is stale: not applied; the table is planned again.");
+                replan.push(record.target_table.clone());
                 continue;
             }
         }
@@ -90,6 +92,7 @@ pub(crate) async fn start_approved(
                 if let Err(e) = store.mark_failed(record.id, &reason, now) {
                     store_failed(metrics, "a failed plan", &e);
                 }
+                replan.push(record.target_table.clone());
                 continue;
             }
         };
@@ -111,7 +114,7 @@ pub(crate) async fn start_approved(
             event_times,
         );
     }
-    started
+    (started, replan)
 }
 
 fn spawn_run(

@@ -50,6 +50,10 @@ pub(crate) struct Planner {
     pub(crate) event_ts: BTreeMap<TableId, i64>,
     unmapped_reported: BTreeSet<TableId>,
     seen: BTreeMap<TableId, String>,
+    /// Source tables changed since the last cycle (planned alone next time).
+    dirty: BTreeSet<TableId>,
+    /// Plan every table next time (start, resync, rules changed).
+    full: bool,
 }
 
 /// Same target fingerprints and same change ids.
@@ -73,6 +77,20 @@ impl Planner {
     ) -> bool {
         let mut changed = false;
         for note in self.histories.apply(event) {
+            match &note {
+                HistoryNote::NewVersion { table, .. }
+                | HistoryNote::Dropped { table }
+                | HistoryNote::Truncated { table }
+                | HistoryNote::ColumnRenamed { table, .. }
+                | HistoryNote::PossibleRename { table, .. } => {
+                    self.dirty.insert(table.clone());
+                }
+                HistoryNote::TableRenamed { from, to } => {
+                    self.dirty.insert(from.clone());
+                    self.dirty.insert(to.clone());
+                }
+                _ => {}
+            }
             match &note {
                 HistoryNote::NewVersion { table, .. } => {
                     changed = true;
@@ -102,10 +120,32 @@ impl Planner {
         changed
     }
 
-    /// Every target table the histories route to (current and former names).
-    pub(crate) fn targets(&self, config: &Config) -> Vec<TableId> {
+    /// Plans every table in the next cycle.
+    pub(crate) fn plan_everything(&mut self) {
+        self.full = true;
+    }
+
+    /// Plans the source tables that route to `target` in the next cycle.
+    pub(crate) fn target_changed(&mut self, config: &Config, target: &TableId) {
+        let sources: Vec<TableId> = self
+            .histories
+            .tables()
+            .chain(self.histories.dropped())
+            .filter(|(id, h)| {
+                std::iter::once(*id)
+                    .chain(h.former_ids.iter())
+                    .filter_map(|n| config.route(n))
+                    .any(|r| pipeline::route_tables(&r).contains(target))
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        self.dirty.extend(sources);
+    }
+
+    /// Every target table `histories` route to (current and former names).
+    pub(crate) fn targets_of(histories: &Histories, config: &Config) -> Vec<TableId> {
         let mut targets: BTreeSet<TableId> = BTreeSet::new();
-        for (id, history) in self.histories.tables().chain(self.histories.dropped()) {
+        for (id, history) in histories.tables().chain(histories.dropped()) {
             for name in std::iter::once(id).chain(history.former_ids.iter()) {
                 if let Some(route) = config.route(name) {
                     targets.extend(pipeline::route_tables(&route));
@@ -131,9 +171,14 @@ impl Planner {
     /// changes that wait is split: the changes decided `apply` are planned
     /// (and run) alone now; those that wait are planned, and recorded as
     /// pending, in the next cycle against the target the first part leaves.
-    fn plan_all(&self, env: &Env<'_>, catalog: &Catalog) -> pipeline::Outcome {
+    fn plan_all(
+        &self,
+        env: &Env<'_>,
+        histories: &Histories,
+        catalog: &Catalog,
+    ) -> pipeline::Outcome {
         let inputs = Inputs {
-            histories: &self.histories,
+            histories,
             catalog,
             rules: env.rules,
             config: env.config,
@@ -178,11 +223,22 @@ impl Planner {
     }
 
     /// One cycle (see the module doc). A StarRocks error ends it early.
+    /// Plans the tables changed since the last cycle (all of them after
+    /// [`Planner::plan_everything`]): only their targets are read.
     pub(crate) async fn cycle(&mut self, env: &Env<'_>) -> Result<(), crate::starrocks::Error> {
         let now = SystemTime::now();
-        let targets = self.targets(env.config);
+        let partial;
+        let histories = if self.full {
+            &self.histories
+        } else {
+            partial = self.histories.subset(&self.dirty);
+            &partial
+        };
+        let targets = Self::targets_of(histories, env.config);
         let catalog = self.introspect(env, &targets).await?;
-        let outcome = self.plan_all(env, &catalog);
+        let outcome = self.plan_all(env, histories, &catalog);
+        self.full = false;
+        self.dirty.clear();
         for id in &outcome.unmapped {
             if self.unmapped_reported.insert(id.clone()) {
                 env.metrics.record_failure(FailureCause::UnknownTable);
@@ -355,8 +411,11 @@ impl Planner {
             .filter(|c| c.pending)
             .map(|c| c.change_id.clone())
             .collect();
+        let histories = self
+            .histories
+            .subset(&std::iter::once(record.source_table.clone()).collect());
         let diffs = pipeline::diff_all(Inputs {
-            histories: &self.histories,
+            histories: &histories,
             catalog,
             rules: env.rules,
             config: env.config,

@@ -169,6 +169,26 @@ impl Histories {
         Self::default()
     }
 
+    /// The histories of `keep` only (live, dropped or replaced), with every
+    /// table event: what planning a few tables needs.
+    pub fn subset(&self, keep: &std::collections::BTreeSet<TableId>) -> Histories {
+        Histories {
+            tables: self
+                .tables
+                .iter()
+                .filter(|(id, _)| keep.contains(*id))
+                .map(|(id, h)| (id.clone(), h.clone()))
+                .collect(),
+            replaced: self
+                .replaced
+                .iter()
+                .filter(|(id, _)| keep.contains(id))
+                .cloned()
+                .collect(),
+            events: self.events.clone(),
+        }
+    }
+
     /// Folds one event in and says what happened.
     pub fn apply(&mut self, event: &Located<Event>) -> Vec<HistoryNote> {
         match &event.value {
