@@ -147,7 +147,12 @@ pub async fn run(options: Options, mut deps: Deps) -> Result<(), Error> {
     tracing::info!(version = %version, "StarRocks version.");
 
     let (watch_tx, mut watch_rx) = mpsc::channel::<watch::Item>(1024);
-    let properties = kafka.client_properties("-schema");
+    let mut properties = kafka.client_properties("-schema");
+    // Schema-change topics are quiet: ask for new records often rather than
+    // waiting on the broker (some brokers hold a fetch for its whole wait).
+    properties
+        .entry("fetch.wait.max.ms".into())
+        .or_insert_with(|| "50".into());
     let topics = kafka.schema_change_topics.clone();
     let follow_cancel = deps.cancel.child_token();
     let idle = options.caught_up_idle;
