@@ -28,4 +28,7 @@ mod e2e {
 
     // `ddlsync run`: views, bad input, SIGTERM, dry run.
     mod agent_more;
+
+    // The loader in `ddlsync run`: workloads, holds, kill -9, StarRocks faults, quarantine.
+    mod workload;
 }

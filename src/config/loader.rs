@@ -21,6 +21,7 @@ pub(super) struct RawLoader {
     #[serde(default = "utc")]
     time_zone: String,
     quarantine_topic: Option<String>,
+    plans_topic: Option<String>,
     #[serde(default)]
     truncate: TruncateMode,
     #[serde(default = "default_in_flight")]
@@ -79,6 +80,8 @@ pub struct LoaderConfig {
     pub time_zone: String,
     /// Dead-letter topic for messages that cannot be loaded (default `<group_id>.quarantine`).
     pub quarantine_topic: Option<String>,
+    /// Topic keeping the planned batch boundaries (default `<group_id>.plans`).
+    pub plans_topic: Option<String>,
     /// Source truncates.
     pub truncate: TruncateMode,
     /// Sealed batches of one table loading at once.
@@ -96,6 +99,7 @@ impl Default for LoaderConfig {
             batch_age: Duration::from_millis(2_000),
             time_zone: utc(),
             quarantine_topic: None,
+            plans_topic: None,
             truncate: TruncateMode::Skip,
             max_in_flight_per_table: default_in_flight(),
         }
@@ -118,6 +122,7 @@ impl RawLoader {
                 .unwrap_or(d.batch_age),
             time_zone: self.time_zone,
             quarantine_topic: self.quarantine_topic,
+            plans_topic: self.plans_topic,
             truncate: self.truncate,
             max_in_flight_per_table: self.max_in_flight_per_table,
         };

@@ -18,17 +18,24 @@
 //! they load. On cancel the runtime stops reading, loads what it has batched
 //! (for up to [`DRAIN_GRACE`]), commits, and returns its [`Summary`].
 //!
-//! Known limit: batch boundaries depend on timing (age), so after a *crash*
-//! (no drain) between a load and its commit, the re-read may cut different
-//! batches whose labels differ: the mirror converges (idempotent upserts in
-//! order), the raw table may then get those rows twice. A clean stop or a
-//! rebalance commits what is durable first.
+//! Batch boundaries are reproducible across crashes and rebalances
+//! ([`plans`], [`planlog`]): before a batch loads, its offset range is
+//! recorded in the plans topic; a partition read again cuts the batches
+//! recorded past its committed offset exactly where they were, so their
+//! labels match and StarRocks answers `Label Already Exists` for those an
+//! earlier run loaded — the raw (DUPLICATE KEY) tables get every event once.
+//! Avro values and keys decode through the Schema Registry ([`codec`]); a
+//! registry that cannot be reached holds the partition and retries with
+//! backoff, other decode errors quarantine the record.
 
 pub mod codec;
 pub mod consumer;
+mod durable;
 mod engine;
 pub mod holds;
 pub mod offsets;
+pub mod planlog;
+pub mod plans;
 pub mod quarantine;
 mod record;
 pub mod route;

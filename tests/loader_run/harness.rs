@@ -29,6 +29,20 @@ mod stack;
 /// How long a test waits for the loader to converge.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
+/// A stack variable (`STACK_REGISTRY`, `STACK_AVRO_PG_PREFIX`, ...).
+pub fn stack_var(key: &str) -> Option<String> {
+    stack::stack().map(|s| s.var(key).to_owned())
+}
+
+/// Runs SQL on the stack's PostgreSQL (captured by its Debezium connectors).
+pub async fn pg(sql: &str) {
+    let s = stack::stack().expect("stack");
+    let c = s.postgres().await.expect("postgres");
+    c.batch_execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// Kafka of the stack and an emulator.
 pub struct Env {
     /// Bootstrap servers.
@@ -383,6 +397,14 @@ pub struct Loader {
 impl Loader {
     /// Starts `run`.
     pub fn start(config: Arc<Config>, gates: Arc<Gates>) -> Loader {
+        // Logs with RUST_LOG (e.g. `ddlsync::loader=debug`), to the test's output.
+        if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init()
+                .ok();
+        }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
@@ -399,6 +421,18 @@ impl Loader {
             schemas: rx,
             metrics,
         }
+    }
+
+    /// Kills the loader without a drain (a crash): the task is aborted, its
+    /// in-flight loads with it; nothing is loaded or committed on the way out
+    /// beyond what was already published as durable.
+    pub async fn crash(self) -> String {
+        let text = self.metrics.encode();
+        self.task.abort();
+        if let Ok(r) = self.task.await {
+            eprintln!("the loader ended before the crash: {r:?}");
+        }
+        text
     }
 
     /// Cancels and returns the summary.

@@ -14,8 +14,9 @@ use ddlsync::model::TableId;
 use ddlsync::starrocks::Client;
 use ddlsync::watch;
 
-/// How long every partition must stay quiet once caught up.
-const IDLE: Duration = Duration::from_millis(1500);
+/// How long every partition must stay quiet once it reached the end offset
+/// it reported (a broker may report that end late; see `watch`).
+const IDLE: Duration = Duration::from_millis(500);
 /// Upper bound on reading the history.
 const DEADLINE: Duration = Duration::from_secs(120);
 

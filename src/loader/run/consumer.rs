@@ -27,14 +27,15 @@ pub type Tp = (String, i32);
 #[derive(Debug, Default)]
 pub struct Ctx {
     revoked: Mutex<Vec<Tp>>,
-    durable: Mutex<HashMap<Tp, i64>>,
+    durable: Mutex<HashMap<Tp, (i64, String)>>,
 }
 
 impl Ctx {
-    /// Publishes the durable (committable) position of a partition.
-    pub fn set_durable(&self, tp: Tp, position: i64) {
+    /// Publishes the durable (committable) position of a partition and the
+    /// commit metadata (batch plans) that goes with it.
+    pub fn set_durable(&self, tp: Tp, position: i64, metadata: String) {
         let mut d = self.durable.lock().unwrap_or_else(|e| e.into_inner());
-        d.insert(tp, position);
+        d.insert(tp, (position, metadata));
     }
 
     /// Partitions revoked since the last call.
@@ -56,10 +57,16 @@ impl ConsumerContext for Ctx {
             let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
             for e in tpl.elements() {
                 let tp = (e.topic().to_string(), e.partition());
-                if let Some(pos) = durable.remove(&tp) {
-                    if let Err(err) = commit.add_partition_offset(&tp.0, tp.1, Offset::Offset(pos))
-                    {
-                        tracing::warn!(topic = %tp.0, partition = tp.1, error = %err, "revoke: offset not added");
+                if let Some((pos, meta)) = durable.remove(&tp) {
+                    match commit.add_partition_offset(&tp.0, tp.1, Offset::Offset(pos)) {
+                        Ok(()) => {
+                            if let Some(mut el) = commit.find_partition(&tp.0, tp.1) {
+                                el.set_metadata(meta);
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(topic = %tp.0, partition = tp.1, error = %err, "revoke: offset not added");
+                        }
                     }
                 }
                 list.push(tp);
@@ -99,6 +106,8 @@ pub fn build(kafka: &KafkaConfig) -> Result<LoaderConsumer, KafkaError> {
     let mut cfg = ClientConfig::new();
     cfg.set(property::BOOTSTRAP_SERVERS, &kafka.bootstrap_servers);
     cfg.set("auto.offset.reset", "earliest");
+    // New data topics (a new source table) are found within seconds, not 5 minutes.
+    cfg.set("topic.metadata.refresh.interval.ms", "2000");
     for (k, v) in &kafka.properties {
         cfg.set(k, v.expose());
     }

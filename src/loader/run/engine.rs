@@ -3,7 +3,7 @@
 //! at shutdown. What happens to one record is in `record`.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,8 @@ use super::codec::Codec;
 use super::consumer::{self, LoaderConsumer};
 use super::holds::{Holds, Reason};
 use super::offsets::Offsets;
+use super::planlog::PlanLog;
+use super::plans::{Forced, Plans};
 use super::quarantine::Quarantine;
 use super::sink::{Done, Ended, Job, Sink};
 use super::{Deps, Error, Summary, DRAIN_GRACE};
@@ -46,6 +48,8 @@ pub(super) struct Slot {
     pub(super) partial: bool,
     pub(super) records: Vec<(i64, u32)>,
     pub(super) generation: u64,
+    /// The last offset of the planned range the open batch re-cuts (see `plans`).
+    pub(super) forced_last: Option<i64>,
 }
 
 /// Sealed batches of one target table.
@@ -74,6 +78,10 @@ pub(super) struct Engine {
     pub(super) codec: Codec,
     pub(super) decoder: Decoder,
     pub(super) offsets: Offsets,
+    pub(super) plans: Plans,
+    pub(super) planlog: PlanLog,
+    pub(super) forced: HashMap<(String, i32), Forced>,
+    pub(super) forced_loaded: HashSet<(String, i32)>,
     pub(super) holds: Holds,
     pub(super) slots: HashMap<SlotKey, Slot>,
     pub(super) tables: HashMap<String, TableState>,
@@ -89,7 +97,9 @@ pub(super) struct Engine {
     pub(super) backoff: Backoff,
     pub(super) summary: Summary,
     pub(super) next_id: u64,
-    lag_running: Arc<AtomicBool>,
+    /// Consecutive "registry unavailable" decodes (the backoff's attempt).
+    pub(super) decode_retries: u32,
+    pub(super) lag_running: Arc<AtomicBool>,
     schema_closed: bool,
 }
 
@@ -111,7 +121,7 @@ impl Engine {
         let http = sr.http.clone().ok_or_else(|| {
             Error::Config("the loader needs starrocks.http (FE host:port for Stream Load)".into())
         })?;
-        let codec = Codec::new(lc.format).map_err(Error::Config)?;
+        let codec = Codec::new(lc.format, config.registry.as_ref()).map_err(Error::Config)?;
         let zone = convert::TimeZone::parse(&lc.time_zone)
             .map_err(|e| Error::Config(format!("loader.time_zone: {e}")))?;
         let decoder = Decoder::new(convert::Config::new(
@@ -139,6 +149,12 @@ impl Engine {
             .quarantine_topic
             .clone()
             .unwrap_or_else(|| format!("{}.quarantine", kafka.group_id));
+        let ptopic = lc
+            .plans_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}.plans", kafka.group_id));
+        let planlog = PlanLog::new(&consumer::connection_properties(&kafka), &ptopic)
+            .map_err(|e| Error::kafka("plans producer", e))?;
         let quarantine = Quarantine::new(&consumer::connection_properties(&kafka), &qtopic)
             .map_err(|e| Error::kafka("quarantine producer", e))?;
         // Capped at 10 s: after an outage the loader is back within seconds.
@@ -171,6 +187,10 @@ impl Engine {
             codec,
             decoder,
             offsets: Offsets::new(),
+            plans: Plans::default(),
+            planlog,
+            forced: HashMap::new(),
+            forced_loaded: HashSet::new(),
             holds: Holds::new(),
             slots: HashMap::new(),
             tables: HashMap::new(),
@@ -186,6 +206,7 @@ impl Engine {
             backoff,
             summary: Summary::default(),
             next_id: 0,
+            decode_retries: 0,
             lag_running: Arc::new(AtomicBool::new(false)),
             schema_closed: false,
         })
@@ -197,6 +218,10 @@ impl Engine {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_lag = Instant::now();
+        if let Err(e) = self.planlog.ensure_topic().await {
+            // Writes fail too then: batches wait (logged) rather than risk loading twice.
+            tracing::error!(error = %e, "plans topic not available");
+        }
         loop {
             self.handle_revoked();
             tokio::select! {
@@ -237,8 +262,11 @@ impl Engine {
     async fn drain(&mut self) {
         let keys: Vec<SlotKey> = self.slots.keys().cloned().collect();
         for k in keys {
-            self.seal(&k);
+            if self.may_seal(&k) {
+                self.seal(&k);
+            }
         }
+        self.persist_plans();
         let deadline = tokio::time::Instant::now() + DRAIN_GRACE;
         tracing::info!(in_flight = self.jobs.len(), "loader draining");
         while !self.jobs.is_empty() {
@@ -275,6 +303,9 @@ impl Engine {
                     .retain(|j| !(j.sealed.topic == topic && j.sealed.partition == partition));
             }
             self.offsets.forget(&topic, partition);
+            self.plans.forget(&topic, partition);
+            self.forced.remove(&(topic.clone(), partition));
+            self.forced_loaded.remove(&(topic.clone(), partition));
             self.holds.forget(&topic, partition);
         }
     }
@@ -284,9 +315,18 @@ impl Engine {
         let Some(slot) = self.slots.get_mut(key) else {
             return;
         };
+        slot.forced_last = None;
         let Some(sealed) = slot.batch.take() else {
             return;
         };
+        self.plans.add(
+            &sealed.topic,
+            sealed.partition,
+            &sealed.table,
+            key.1,
+            sealed.first_offset,
+            sealed.last_offset,
+        );
         self.next_id += 1;
         let job = Job {
             id: self.next_id,
@@ -303,7 +343,7 @@ impl Engine {
             .or_default()
             .queue
             .push_back(job);
-        self.start_jobs(&key.0);
+        self.persist_plans();
     }
 
     /// Seals every open batch of these target tables.
@@ -315,13 +355,15 @@ impl Engine {
             .map(|(k, _)| k.clone())
             .collect();
         for k in keys {
-            self.seal(&k);
+            if self.may_seal(&k) {
+                self.seal(&k);
+            }
         }
     }
 
     /// Starts queued batches of `target` within the in-flight limit; mirror
     /// batches of one partition load one at a time, in order.
-    fn start_jobs(&mut self, target: &str) {
+    pub(super) fn start_jobs(&mut self, target: &str) {
         let max = self.lc.max_in_flight_per_table;
         let Some(t) = self.tables.get_mut(target) else {
             return;
@@ -339,6 +381,20 @@ impl Engine {
                 (j.kind, j.sealed.topic.clone(), j.sealed.partition)
             };
             let key = (kind, topic, partition);
+            let recorded = {
+                let s = &t.queue[i].sealed;
+                self.plans
+                    .is_recorded(&s.topic, s.partition, &s.table, kind, s.first_offset)
+            };
+            if !recorded {
+                // Its plan is not in committed metadata yet: a mirror batch
+                // after it must wait too (order), a raw one need not.
+                if kind == LoadTarget::Mirror {
+                    blocked.insert(key);
+                }
+                i += 1;
+                continue;
+            }
             if blocked.contains(&key) {
                 i += 1;
                 continue;
@@ -408,45 +464,19 @@ impl Engine {
         let now = Instant::now();
         let due: Vec<SlotKey> = self
             .slots
-            .iter()
-            .filter(|(_, s)| s.batch.flush_reason(now).is_some())
-            .map(|(k, _)| k.clone())
+            .keys()
+            .filter(|k| self.is_due(k, now))
+            .cloned()
             .collect();
         for k in due {
             self.seal(&k);
         }
+        if !self.plans.unrecorded().is_empty() {
+            self.persist_plans();
+        }
         self.release_backpressure();
+        self.release_retries();
         self.commit(CommitMode::Async);
-    }
-
-    /// Commits every partition whose durable position moved.
-    pub(super) fn commit(&mut self, mode: CommitMode) {
-        let ready = self.offsets.ready();
-        if ready.is_empty() {
-            return;
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (topic, partition, pos) in &ready {
-            self.consumer
-                .context()
-                .set_durable((topic.clone(), *partition), *pos);
-            if let Err(e) = tpl.add_partition_offset(topic, *partition, Offset::Offset(*pos)) {
-                tracing::warn!(%topic, partition, error = %e, "offset not added to the commit");
-            }
-        }
-        match self.consumer.commit(&tpl, mode) {
-            Ok(()) => {
-                self.summary.commits += 1;
-                for (topic, partition, pos) in ready {
-                    tracing::trace!(%topic, partition, offset = pos, "committed");
-                    self.offsets.committed(&topic, partition, pos);
-                }
-            }
-            Err(e) => {
-                self.metrics.record_failure(FailureCause::Kafka);
-                tracing::warn!(error = %e, "offset commit failed; retried on the next tick");
-            }
-        }
     }
 
     /// Pauses a partition from `from` on (its records are read again after the release).
@@ -469,11 +499,15 @@ impl Engine {
             Reason::Backpressure { target } => {
                 tracing::info!(%topic, partition, offset = from, table = %target, "table has too many batches waiting: partition paused")
             }
+            Reason::Retry { until, error } => {
+                let wait_ms = until.saturating_duration_since(Instant::now()).as_millis() as u64;
+                tracing::warn!(%topic, partition, offset = from, wait_ms, %error, "record not decodable for now: partition paused, read again after the backoff")
+            }
         }
         self.publish_held();
     }
 
-    fn release(&mut self, topic: &str, partition: i32) {
+    pub(super) fn release(&mut self, topic: &str, partition: i32) {
         let Some(held) = self.holds.release(topic, partition) else {
             return;
         };
@@ -543,37 +577,6 @@ impl Engine {
         self.held_known.extend(held.iter().cloned());
         let known: Vec<String> = self.held_known.iter().cloned().collect();
         self.metrics.set_loader_held(&held, &known);
-    }
-
-    /// Samples the lag (high watermark − durable position) per target table,
-    /// off the runtime thread (watermarks are a broker round trip).
-    fn sample_lag(&self) {
-        if self.lag_running.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let positions = self.offsets.positions();
-        let tables = self.topic_tables.clone();
-        let consumer = Arc::clone(&self.consumer);
-        let metrics = Arc::clone(&self.metrics);
-        let running = Arc::clone(&self.lag_running);
-        tokio::task::spawn_blocking(move || {
-            let mut lag: HashMap<String, u64> = HashMap::new();
-            for (topic, partition, pos) in positions {
-                let Some(table) = tables.get(&topic) else {
-                    continue;
-                };
-                if let Ok((_, high)) =
-                    consumer.fetch_watermarks(&topic, partition, Duration::from_secs(2))
-                {
-                    *lag.entry(table.clone()).or_insert(0) +=
-                        u64::try_from(high.saturating_sub(pos)).unwrap_or(0);
-                }
-            }
-            for (t, l) in lag {
-                metrics.set_loader_lag(&t, l);
-            }
-            running.store(false, Ordering::Release);
-        });
     }
 
     pub(super) fn send_schema(&mut self, ev: crate::source::Located<crate::source::Event>) {

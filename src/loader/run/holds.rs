@@ -32,6 +32,14 @@ pub enum Reason {
         /// The target table (`db.table`).
         target: String,
     },
+    /// The record could not be decoded for now (schema registry unavailable):
+    /// read it again at `until`.
+    Retry {
+        /// When to read it again.
+        until: std::time::Instant,
+        /// Why.
+        error: String,
+    },
 }
 
 /// One held partition.

@@ -92,6 +92,11 @@ impl Offsets {
         p.high = Some(p.high.map_or(offset, |h| h.min(offset)));
     }
 
+    /// One past the highest offset observed on the partition.
+    pub fn high(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.parts.get(topic)?.get(&partition)?.high
+    }
+
     /// Where a consumer may commit for the partition now (`None`: nothing read).
     pub fn position(&self, topic: &str, partition: i32) -> Option<i64> {
         self.parts.get(topic)?.get(&partition)?.position()

@@ -7,8 +7,10 @@ use rdkafka::message::{BorrowedMessage, Message as _};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::codec::DecodeError;
 use super::engine::{Engine, Slot, SlotKey};
 use super::holds::{Reason, Verdict};
+use super::plans::Cut;
 use super::quarantine::Entry;
 use super::route::{self, Targets};
 use super::Error;
@@ -37,15 +39,31 @@ impl Engine {
         {
             return Ok(());
         }
+        self.ensure_forced(topic, partition, m.timestamp().to_millis());
         self.summary.records += 1;
         let Some(bytes) = m.payload() else {
             self.skip(topic, partition, offset, SkipReason::Tombstone);
             return Ok(());
         };
-        let text = match self.codec.decode_value(bytes) {
+        let codec = self.codec.clone();
+        let text = match codec.decode_value(bytes).await {
             Ok(t) => t,
-            Err(reason) => return self.quarantine(m, reason).await,
+            Err(DecodeError::Retry(error)) => {
+                self.retry_later(topic, partition, offset, error);
+                return Ok(());
+            }
+            Err(DecodeError::Bad(reason)) => return self.quarantine(m, reason).await,
         };
+        let key = match codec.decode_key(m.key()).await {
+            Ok(k) => k,
+            Err(DecodeError::Retry(error)) => {
+                self.retry_later(topic, partition, offset, error);
+                return Ok(());
+            }
+            Err(DecodeError::Bad(reason)) => return self.quarantine(m, reason).await,
+        };
+        self.decode_retries = 0;
+        let key = key.as_deref();
         let Some(source) = route::source_table(&text, topic) else {
             let reason = match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
                 Err(e) => format!("malformed value: {e}"),
@@ -85,7 +103,6 @@ impl Engine {
             self.hold(topic, partition, offset, reason);
             return Ok(());
         }
-        let key = self.codec.decode_key(m.key());
         let rec = Record {
             topic,
             partition,
@@ -237,11 +254,7 @@ impl Engine {
         for n in &names {
             for kind in [LoadTarget::Mirror, LoadTarget::Raw] {
                 let key: SlotKey = (n.clone(), kind, topic.to_string(), partition);
-                if self
-                    .slots
-                    .get(&key)
-                    .is_some_and(|s| s.batch.flush_reason(now).is_some())
-                {
+                if self.is_due(&key, now) {
                     self.seal(&key);
                 }
             }
@@ -264,6 +277,26 @@ impl Engine {
         now: Instant,
     ) -> Result<(), AddError> {
         let generation = self.generation(pos.topic, pos.partition);
+        let cut = self.cut(pos.topic, pos.partition, &key.0, key.1, pos.offset);
+        if cut == Cut::Durable {
+            // Loaded by a batch that was durable before the committed offset.
+            return Ok(());
+        }
+        let open = self.slots.get(key).filter(|s| !s.batch.is_empty());
+        if let Some(slot) = open {
+            let past = match (slot.forced_last, cut) {
+                (Some(last), _) => pos.offset > last,
+                (None, Cut::Range { .. }) => true,
+                (None, _) => false,
+            };
+            if past {
+                self.seal(key);
+            }
+        }
+        let forced_last = match cut {
+            Cut::Range { last, .. } => Some(last),
+            _ => None,
+        };
         for _ in 0..2 {
             let limits = self.limits;
             let slot = self.slots.entry(key.clone()).or_insert_with(|| Slot {
@@ -273,6 +306,7 @@ impl Engine {
                 partial: false,
                 records: Vec::new(),
                 generation,
+                forced_last: None,
             });
             let was_empty = slot.batch.is_empty();
             match slot.batch.add(pos, fingerprint, rows, now) {
@@ -281,10 +315,14 @@ impl Engine {
                         slot.columns = columns;
                         slot.partial = partial;
                         slot.generation = generation;
+                        slot.forced_last = forced_last;
                         self.offsets.pin(pos.topic, pos.partition, pos.offset);
                     }
                     slot.records
                         .push((pos.offset, u32::try_from(rows.len()).unwrap_or(u32::MAX)));
+                    if forced_last.is_some_and(|last| pos.offset >= last) {
+                        self.seal(key);
+                    }
                     return Ok(());
                 }
                 Err(AddError::SchemaChanged { .. } | AddError::Full { .. }) if !was_empty => {
@@ -307,6 +345,31 @@ impl Engine {
                 m.partition(),
                 m.offset()
             ))),
+        }
+    }
+
+    /// Holds the partition at a record that could not be decoded for now
+    /// (schema registry unavailable); it is read again after a backoff.
+    fn retry_later(&mut self, topic: &str, partition: i32, offset: i64, error: String) {
+        self.summary.records -= 1;
+        self.metrics
+            .record_failure(crate::metrics::FailureCause::Registry);
+        let delay = self.backoff.delay(self.decode_retries, 0.5);
+        self.decode_retries = self.decode_retries.saturating_add(1);
+        let until = Instant::now() + delay;
+        self.hold(topic, partition, offset, Reason::Retry { until, error });
+    }
+
+    /// Releases the partitions whose decode retry is due.
+    pub(super) fn release_retries(&mut self) {
+        if self.holds.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        for (topic, partition, held) in self.holds.held() {
+            if matches!(held.reason, Reason::Retry { until, .. } if until <= now) {
+                self.release(&topic, partition);
+            }
         }
     }
 
