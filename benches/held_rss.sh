@@ -24,7 +24,7 @@ if [ -z "${DDLSYNC:-}" ]; then
 fi
 
 work="$(mktemp -d)"
-trap 'kill "${AGENT:-0}" "${WRITER:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${AGENT:-0}" "${WRITER:-0}" 2>/dev/null || true; [ "${KEEP:-0}" = 1 ] || rm -rf "$work"' EXIT
 suffix="$(date +%s)"
 a="rss_held_$suffix"; b="rss_free_$suffix"
 port=$(( 29000 + RANDOM % 500 ))
@@ -45,6 +45,12 @@ maria() {
   userpass="${rest%%@*}"; rest="${rest#*@}"; hostport="${rest%%/*}"
   mariadb --protocol=tcp -h "${hostport%:*}" -P "${hostport#*:}" -u "${userpass%%:*}" \
     -p"${userpass#*:}" inventory -N -e "$1"
+}
+maria_stdin() {  # SQL from standard input (long statements do not fit in an argument)
+  local rest="${STACK_MARIADB_URL#mysql://}" userpass hostport
+  userpass="${rest%%@*}"; rest="${rest#*@}"; hostport="${rest%%/*}"
+  mariadb --protocol=tcp -h "${hostport%:*}" -P "${hostport#*:}" -u "${userpass%%:*}" \
+    -p"${userpass#*:}" inventory
 }
 starrocks() {
   mariadb --protocol=tcp -h "${STACK_STARROCKS%:*}" -P "${STACK_STARROCKS#*:}" -u root -N -e "$1" 2>/dev/null
@@ -67,8 +73,9 @@ for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null &
   while true; do
     for t in "$a" "$b"; do
       values=""
-      for k in $(seq 1 200); do values+="($((i * 200 + k)), 'n', '$pad'),"; done
-      maria "INSERT INTO $t VALUES ${values%,}"
+      for k in $(seq 1 200); do values+="($((i * 200 + k)), '$pad'),"; done
+      echo "INSERT INTO $t (id, payload) VALUES ${values%,}" | maria_stdin > /dev/null 2>&1 \
+        || echo "insert into $t failed" >&2
     done
     i=$((i + 1))
   done
@@ -97,7 +104,7 @@ echo "source rows: $a $(maria "SELECT COUNT(*) FROM $a"), $b $(maria "SELECT COU
 want_a=$(maria "SELECT COUNT(*) FROM $a"); want_b=$(maria "SELECT COUNT(*) FROM $b")
 start=$(date +%s)
 while [ "$(count "$a")" != "$want_a" ] || [ "$(count "$b")" != "$want_b" ]; do
-  [ $(( $(date +%s) - start )) -lt 300 ] || { echo "did not catch up: $a $(count "$a")/$want_a, $b $(count "$b")/$want_b"; exit 1; }
+  [ $(( $(date +%s) - start )) -lt 300 ] || { echo "did not catch up: $a $(count "$a")/$want_a, $b $(count "$b")/$want_b (log kept: $work/agent.log)"; KEEP=1; exit 1; }
   sleep 1
 done
 echo "after approval both mirrors equal their sources in $(( $(date +%s) - start )) s ($a $want_a rows, $b $want_b rows); VmHWM $(( $(hwm) / 1024 )) MiB"

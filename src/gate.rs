@@ -26,6 +26,11 @@ pub struct TableGate {
     /// The target keeps fewer columns than the source on purpose (ignored or
     /// rejected change): rows are projected to `columns`.
     pub project: bool,
+    /// The source table's columns now, when the agent knows them: a row
+    /// column that neither the target nor the source has any more was dropped
+    /// upstream (rows written before the drop), and is projected away rather
+    /// than waited for.
+    pub source_columns: Option<BTreeSet<String>>,
 }
 
 /// What the loader does with rows of a given shape.
@@ -70,9 +75,14 @@ pub fn admit(gate: Option<&TableGate>, columns: &[&str]) -> Admission {
         .filter(|c| !target.contains(**c))
         .map(|c| (*c).to_owned())
         .collect();
+    let waited_for = missing.iter().any(|c| {
+        gate.source_columns
+            .as_ref()
+            .is_none_or(|source| source.contains(c))
+    });
     if missing.is_empty() {
         Admission::Load
-    } else if gate.project {
+    } else if gate.project || !waited_for {
         Admission::Project {
             keep: target.clone(),
             dropped: missing,
@@ -138,6 +148,11 @@ impl Gates {
         self.update(table, |g| g.held = None);
     }
 
+    /// The source table's current columns (see [`TableGate::source_columns`]).
+    pub fn set_source_columns(&self, table: &TableId, columns: Option<BTreeSet<String>>) {
+        self.update(table, |g| g.source_columns = columns);
+    }
+
     /// Whether rows are projected to the target's columns.
     pub fn set_project(&self, table: &TableId, project: bool) {
         self.update(table, |g| g.project = project);
@@ -189,7 +204,7 @@ mod tests {
         let held = TableGate {
             columns: cols(&["id"]),
             held: Some("plan 3 pending".into()),
-            project: false,
+            ..TableGate::default()
         };
         assert_eq!(
             admit(Some(&held), &["id"]),
@@ -219,6 +234,28 @@ mod tests {
                 dropped: vec!["email".into()],
             }
         );
+    }
+
+    #[test]
+    fn columns_dropped_upstream_are_projected_and_new_ones_wait() {
+        let g = TableGate {
+            columns: cols(&["id", "name"]),
+            source_columns: cols(&["id", "name", "email"]),
+            ..TableGate::default()
+        };
+        // A row written before `note` was dropped at the source: nothing to wait for.
+        assert_eq!(
+            admit(Some(&g), &["id", "name", "note"]),
+            Admission::Project {
+                keep: cols(&["id", "name"]).unwrap(),
+                dropped: vec!["note".into()],
+            }
+        );
+        // `email` exists at the source: the agent is adding it.
+        assert!(matches!(
+            admit(Some(&g), &["id", "name", "email", "note"]),
+            Admission::Hold { .. }
+        ));
     }
 
     #[tokio::test]

@@ -237,6 +237,17 @@ impl Planner {
         let targets = Self::targets_of(histories, env.config);
         let catalog = self.introspect(env, &targets).await?;
         let outcome = self.plan_all(env, histories, &catalog);
+        // What each mapped source has now, for the loader's gates.
+        let source_columns: Vec<(TableId, BTreeSet<String>)> = histories
+            .tables()
+            .filter_map(|(id, h)| Some((env.config.route(id)?.target, h.latest()?)))
+            .map(|(target, v)| {
+                (
+                    target,
+                    v.table.columns.iter().map(|c| c.name.clone()).collect(),
+                )
+            })
+            .collect();
         self.full = false;
         self.dirty.clear();
         for id in &outcome.unmapped {
@@ -267,6 +278,9 @@ impl Planner {
                 }
                 Err(e) => store_failed(env, "a plan", &e),
             }
+        }
+        for (target, names) in source_columns {
+            env.gates.set_source_columns(&target, Some(names));
         }
         for t in &targets {
             let columns = catalog
