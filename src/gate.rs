@@ -26,11 +26,10 @@ pub struct TableGate {
     /// The target keeps fewer columns than the source on purpose (ignored or
     /// rejected change): rows are projected to `columns`.
     pub project: bool,
-    /// The source table's columns now, when the agent knows them: a row
-    /// column that neither the target nor the source has any more was dropped
-    /// upstream (rows written before the drop), and is projected away rather
-    /// than waited for.
-    pub source_columns: Option<BTreeSet<String>>,
+    /// Columns the source had in an earlier version and has no more: a row
+    /// written before such a drop still carries the column, which is projected
+    /// away rather than waited for (the target will never get it).
+    pub dropped_upstream: BTreeSet<String>,
 }
 
 /// What the loader does with rows of a given shape.
@@ -75,11 +74,7 @@ pub fn admit(gate: Option<&TableGate>, columns: &[&str]) -> Admission {
         .filter(|c| !target.contains(**c))
         .map(|c| (*c).to_owned())
         .collect();
-    let waited_for = missing.iter().any(|c| {
-        gate.source_columns
-            .as_ref()
-            .is_none_or(|source| source.contains(c))
-    });
+    let waited_for = missing.iter().any(|c| !gate.dropped_upstream.contains(c));
     if missing.is_empty() {
         Admission::Load
     } else if gate.project || !waited_for {
@@ -148,9 +143,9 @@ impl Gates {
         self.update(table, |g| g.held = None);
     }
 
-    /// The source table's current columns (see [`TableGate::source_columns`]).
-    pub fn set_source_columns(&self, table: &TableId, columns: Option<BTreeSet<String>>) {
-        self.update(table, |g| g.source_columns = columns);
+    /// Columns dropped at the source (see [`TableGate::dropped_upstream`]).
+    pub fn set_dropped_upstream(&self, table: &TableId, columns: BTreeSet<String>) {
+        self.update(table, |g| g.dropped_upstream = columns);
     }
 
     /// Whether rows are projected to the target's columns.
@@ -240,7 +235,7 @@ mod tests {
     fn columns_dropped_upstream_are_projected_and_new_ones_wait() {
         let g = TableGate {
             columns: cols(&["id", "name"]),
-            source_columns: cols(&["id", "name", "email"]),
+            dropped_upstream: cols(&["note"]).unwrap(),
             ..TableGate::default()
         };
         // A row written before `note` was dropped at the source: nothing to wait for.
@@ -251,7 +246,7 @@ mod tests {
                 dropped: vec!["note".into()],
             }
         );
-        // `email` exists at the source: the agent is adding it.
+        // `email` is new (not known to have been dropped): the agent is adding it.
         assert!(matches!(
             admit(Some(&g), &["id", "name", "email", "note"]),
             Admission::Hold { .. }

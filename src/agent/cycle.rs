@@ -237,15 +237,25 @@ impl Planner {
         let targets = Self::targets_of(histories, env.config);
         let catalog = self.introspect(env, &targets).await?;
         let outcome = self.plan_all(env, histories, &catalog);
-        // What each mapped source has now, for the loader's gates.
-        let source_columns: Vec<(TableId, BTreeSet<String>)> = histories
+        // Columns each mapped source had and dropped, for the loader's gates.
+        let dropped_upstream: Vec<(TableId, BTreeSet<String>)> = histories
             .tables()
-            .filter_map(|(id, h)| Some((env.config.route(id)?.target, h.latest()?)))
-            .map(|(target, v)| {
-                (
-                    target,
-                    v.table.columns.iter().map(|c| c.name.clone()).collect(),
-                )
+            .filter_map(|(id, h)| {
+                let now: BTreeSet<&str> = h
+                    .latest()?
+                    .table
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
+                let gone = h
+                    .versions
+                    .iter()
+                    .flat_map(|v| v.table.columns.iter().map(|c| c.name.as_str()))
+                    .filter(|n| !now.contains(n))
+                    .map(str::to_owned)
+                    .collect();
+                Some((env.config.route(id)?.target, gone))
             })
             .collect();
         self.full = false;
@@ -279,8 +289,8 @@ impl Planner {
                 Err(e) => store_failed(env, "a plan", &e),
             }
         }
-        for (target, names) in source_columns {
-            env.gates.set_source_columns(&target, Some(names));
+        for (target, names) in dropped_upstream {
+            env.gates.set_dropped_upstream(&target, names);
         }
         for t in &targets {
             let columns = catalog
