@@ -35,7 +35,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -50,13 +49,12 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::Consumer as _;
 use rdkafka::message::Message as _;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use testkit::starrocks::{Config as SrConfig, Handle, Server};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -65,13 +63,6 @@ type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + 
 /// Source database of the synthetic events (and target database).
 const DB: &str = "benchdb";
 
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -79,240 +70,17 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-// ------------------------------------------------------------------ the stack
+#[path = "agent_latency/capture.rs"]
+mod capture;
+#[path = "agent_latency/events.rs"]
+mod events;
 
-/// `KEY=value` lines of `target/stack/env` (or `$STACK_DIR/env`), when the
-/// stack is up and its Kafka answers; otherwise why not.
-fn stack_env() -> std::result::Result<HashMap<String, String>, String> {
-    let path = match std::env::var_os("STACK_DIR") {
-        Some(dir) => PathBuf::from(dir).join("env"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/stack/env"),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|_| format!("no {}", path.display()))?;
-    let vars: HashMap<String, String> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let kafka = vars
-        .get("STACK_KAFKA")
-        .ok_or_else(|| format!("STACK_KAFKA missing from {}", path.display()))?;
-    let addr: std::net::SocketAddr = kafka
-        .parse()
-        .map_err(|e| format!("STACK_KAFKA={kafka}: {e}"))?;
-    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| format!("Kafka at {kafka} does not answer ({e})"))?;
-    Ok(vars)
-}
+#[path = "support/mod.rs"]
+mod support;
 
-// ------------------------------------------------------------------ synthetic events
-
-/// One MariaDB column as Debezium writes it in `tableChanges`.
-#[derive(Clone)]
-struct Column {
-    name: String,
-    /// `INT`, `BIGINT` or `VARCHAR`.
-    type_name: &'static str,
-    length: Option<u32>,
-    optional: bool,
-}
-
-impl Column {
-    fn json(&self, position: usize) -> serde_json::Value {
-        let jdbc = match self.type_name {
-            "BIGINT" => -5,
-            "INT" => 4,
-            _ => 12,
-        };
-        serde_json::json!({
-            "name": self.name,
-            "jdbcType": jdbc,
-            "nativeType": null,
-            "typeName": self.type_name,
-            "typeExpression": self.type_name,
-            "charsetName": self.length.map(|_| "utf8mb4"),
-            "length": self.length,
-            "scale": null,
-            "position": position,
-            "optional": self.optional,
-            "autoIncremented": false,
-            "generated": false,
-            "comment": null,
-            "defaultValueExpression": null,
-            "enumValues": null,
-        })
-    }
-
-    fn sql(&self) -> String {
-        let ty = match self.length {
-            Some(l) => format!("{}({l})", self.type_name),
-            None => self.type_name.to_owned(),
-        };
-        let null = if self.optional { "NULL" } else { "NOT NULL" };
-        format!("`{}` {ty} {null}", self.name)
-    }
-}
-
-fn initial_columns() -> Vec<Column> {
-    let mut cols = vec![Column {
-        name: "id".into(),
-        type_name: "BIGINT",
-        length: None,
-        optional: false,
-    }];
-    for i in 2..=8 {
-        cols.push(Column {
-            name: format!("c{i}"),
-            type_name: if i % 2 == 0 { "VARCHAR" } else { "INT" },
-            length: (i % 2 == 0).then_some(100),
-            optional: true,
-        });
-    }
-    cols
-}
-
-/// The value of a MariaDB schema-change record (JSON converter, schemas off).
-fn schema_change(table: &str, kind: &str, ddl: &str, columns: &[Column], pos: u64) -> String {
-    let ts = now_ms();
-    let value = serde_json::json!({
-        "source": {
-            "version": "3.6.3.Final", "connector": "mysql", "name": "benchsrv",
-            "ts_ms": ts, "snapshot": "false", "db": DB, "sequence": null,
-            "ts_us": ts * 1000, "ts_ns": ts * 1_000_000, "table": table,
-            "server_id": 223306, "gtid": null, "file": "mariadb-bin.000001",
-            "pos": pos, "row": 0, "thread": null, "query": null,
-        },
-        "ts_ms": ts,
-        "databaseName": DB,
-        "schemaName": null,
-        "ddl": ddl,
-        "tableChanges": [{
-            "type": kind,
-            "id": format!("\"{DB}\".\"{table}\""),
-            "table": {
-                "defaultCharsetName": "utf8mb4",
-                "primaryKeyColumnNames": ["id"],
-                "columns": columns.iter().enumerate().map(|(i, c)| c.json(i + 1)).collect::<Vec<_>>(),
-                "comment": null,
-            },
-        }],
-    });
-    value.to_string()
-}
-
-/// Sends one record whose Kafka timestamp is now; returns that timestamp.
-async fn send(producer: &FutureProducer, topic: &str, value: &str) -> Result<i64> {
-    let key = format!(r#"{{"databaseName":"{DB}"}}"#);
-    let ts = now_ms();
-    producer
-        .send(
-            FutureRecord::to(topic)
-                .key(&key)
-                .payload(value)
-                .timestamp(ts),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|(e, _)| format!("producing to {topic}: {e}"))?;
-    Ok(ts)
-}
-
-// ------------------------------------------------------------------ log capture
-
-/// What the capture layer saw of the agent's log events.
-#[derive(Default)]
-struct Seen {
-    submitted: Vec<Submitted>,
-    /// (target table, statements, wall time ms) of every "Change decided apply.".
-    decided: Vec<(String, String, i64)>,
-    /// StarRocks job id → wall time (ms) of "Schema-change job ended." (FINISHED).
-    jobs_done: HashMap<String, i64>,
-    applied: Vec<String>,
-    failed: Vec<String>,
-    history_rebuilt: bool,
-}
-
-struct Submitted {
-    at_ms: i64,
-    table: String,
-    /// `Some(id)` when the statement started an ALTER job.
-    job_id: String,
-    statement: String,
-    event_to_submit_ms: Option<u64>,
-}
-
-#[derive(Default)]
-struct Fields(BTreeMap<&'static str, String>);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name(), value.to_owned());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name(), value.to_string());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name(), value.to_string());
-    }
-}
-
-struct Capture(Arc<Mutex<Seen>>);
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
-        if !event.metadata().target().starts_with("ddlsync") {
-            return;
-        }
-        let at_ms = now_ms();
-        let mut f = Fields::default();
-        event.record(&mut f);
-        let mut get = |k: &str| f.0.remove(k).unwrap_or_default();
-        let message = get("message");
-        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match message.as_str() {
-            "Statement submitted." => {
-                let submitted = Submitted {
-                    at_ms,
-                    table: get("table"),
-                    job_id: get("job_id"),
-                    statement: get("statement"),
-                    event_to_submit_ms: get("event_to_submit_ms").parse().ok(),
-                };
-                seen.submitted.push(submitted);
-            }
-            "Schema-change job ended." if get("state") == "FINISHED" => {
-                seen.jobs_done.insert(get("job_id"), at_ms);
-            }
-            "Change decided apply." => {
-                let decided = (get("table"), get("statement"), at_ms);
-                seen.decided.push(decided);
-            }
-            "Plan applied." => seen.applied.push(get("table")),
-            "Plan failed." => {
-                let line = format!("{}: {}", get("table"), get("error"));
-                seen.failed.push(line);
-            }
-            "Source history rebuilt." => seen.history_rebuilt = true,
-            _ => {}
-        }
-    }
-}
-
-/// When the ALTER behind `s` was FINISHED: its job's end, or the submission
-/// itself when it started no job.
-fn done_at(seen: &Seen, s: &Submitted) -> Option<i64> {
-    match s
-        .job_id
-        .strip_prefix("Some(")
-        .and_then(|r| r.strip_suffix(')'))
-    {
-        Some(id) => seen.jobs_done.get(id).copied(),
-        None => Some(s.at_ms),
-    }
-}
+use capture::{done_at, Capture, Seen, Submitted};
+use events::{initial_columns, schema_change, send, Column};
+use support::{knob, stack_env};
 
 // ------------------------------------------------------------------ figures
 

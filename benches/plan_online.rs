@@ -55,37 +55,6 @@ const DB: &str = "benchplan";
 /// The idle wait of `online.rs` (`IDLE`).
 const IDLE: Duration = Duration::from_millis(500);
 
-fn knob(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// `KEY=value` lines of `target/stack/env` (or `$STACK_DIR/env`), when the
-/// stack is up and its Kafka answers; otherwise why not.
-fn stack_env() -> std::result::Result<HashMap<String, String>, String> {
-    let path = match std::env::var_os("STACK_DIR") {
-        Some(dir) => PathBuf::from(dir).join("env"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/stack/env"),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|_| format!("no {}", path.display()))?;
-    let vars: HashMap<String, String> = text
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let kafka = vars
-        .get("STACK_KAFKA")
-        .ok_or_else(|| format!("STACK_KAFKA missing from {}", path.display()))?;
-    let addr: std::net::SocketAddr = kafka
-        .parse()
-        .map_err(|e| format!("STACK_KAFKA={kafka}: {e}"))?;
-    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| format!("Kafka at {kafka} does not answer ({e})"))?;
-    Ok(vars)
-}
-
 /// Column `i` (1-based) of every synthetic table: `id BIGINT` then
 /// alternating `VARCHAR(100)` / `INT`, as Debezium writes it in `tableChanges`.
 fn column(i: usize) -> serde_json::Value {
@@ -130,6 +99,11 @@ fn create_event(t: usize, columns: usize, ts_ms: i64) -> serde_json::Value {
         }],
     })
 }
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{knob, stack_env};
 
 fn main() -> ExitCode {
     let stack = match stack_env() {
