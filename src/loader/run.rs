@@ -1,9 +1,12 @@
 //! The loader runtime: consumes the Debezium data topics as a consumer-group
 //! member and loads StarRocks exactly once.
 //!
-//! Flow of one record (modules `engine` and `record`): decode the value ([`codec`]:
-//! JSON, the Avro seam) → source table from the envelope and its route
-//! ([`route`]) → convert ([`crate::loader::convert::Decoder`]) → on a new
+//! Flow of one record: the reader thread ([`reader`]) polls the consumer and,
+//! for JSON, does the first half ([`prepare`]): source table from the
+//! envelope and its route ([`route`]) → convert
+//! ([`crate::loader::convert::Decoder`]) → rows serialized; Avro values are
+//! decoded through the registry by the runtime ([`codec`]) first. The runtime
+//! (modules `engine` and `record`) does the rest, in order: on a new
 //! inline-schema fingerprint, the schema signal to the agent → the gate
 //! ([`crate::gate::Gates::admit`]: load, project or hold) → rows into
 //! per-target, per-partition batches ([`crate::loader::batch`]) → sealed
@@ -36,7 +39,9 @@ pub mod holds;
 pub mod offsets;
 pub mod planlog;
 pub mod plans;
+mod prepare;
 pub mod quarantine;
+mod reader;
 mod record;
 pub mod route;
 pub mod sink;

@@ -153,6 +153,7 @@ struct ModeLabels {
 /// The loader's metric families.
 #[derive(Debug, Default)]
 pub(super) struct LoaderMetrics {
+    records: Counter,
     rows: Family<TableTargetLabels, Counter>,
     batches: Family<BatchLabels, Counter>,
     stream_load: Option<Histogram>,
@@ -175,6 +176,11 @@ impl LoaderMetrics {
             ..LoaderMetrics::default()
         };
         let sub = registry.sub_registry_with_prefix("loader");
+        sub.register(
+            "records",
+            "Records taken from the data topics (re-reads after a hold included)",
+            m.records.clone(),
+        );
         sub.register(
             "rows",
             "Rows loaded, by target table and kind (mirror, raw)",
@@ -241,6 +247,11 @@ impl LoaderMetrics {
 }
 
 impl Metrics {
+    /// One record was taken from a data topic.
+    pub fn record_read(&self) {
+        self.loader.records.inc();
+    }
+
     /// `rows` rows were loaded into `table` (mirror or raw).
     pub fn record_loaded_rows(&self, table: &str, target: LoadTarget, rows: u64) {
         self.loader

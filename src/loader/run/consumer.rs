@@ -1,32 +1,43 @@
 //! The loader's Kafka consumer: a consumer-group member with auto-commit off
 //! and a rebalance context.
 //!
-//! Before partitions are revoked, [`Ctx::pre_rebalance`] commits (synchronously)
-//! the last durable position the runtime published for each of them, then
-//! hands the list to the runtime, which forgets their open batches, holds and
-//! offsets (in-flight loads of them finish but no longer move any offset), so
-//! the new owner reads again from the committed position.
+//! The consumer is polled by the reader thread ([`super::reader`]), so the
+//! rebalance callbacks run there. Before partitions are revoked,
+//! [`Ctx::pre_rebalance`] hands them to the runtime (through the reader's
+//! channel, behind the records read before) and waits, up to
+//! [`REVOKE_WAIT`], while the runtime drains their in-flight batches and
+//! publishes their durable positions; it then commits those positions
+//! (synchronously) with their batch plans, so the new owner reads again from
+//! the first record that is not durable and cuts the planned batches where
+//! they were.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{
-    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
-};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 
+use super::reader::Item;
 use crate::config::KafkaConfig;
 use crate::kafka::property;
 
 /// `(topic, partition)`.
 pub type Tp = (String, i32);
 
+/// How long the runtime may take to drain revoked partitions' in-flight
+/// batches (a StarRocks that does not answer must not stall the group).
+pub const REVOKE_DRAIN: Duration = Duration::from_secs(30);
+/// How long the rebalance callback waits for the runtime.
+pub const REVOKE_WAIT: Duration = Duration::from_secs(35);
+
 /// Rebalance hooks shared with the runtime.
 #[derive(Debug, Default)]
 pub struct Ctx {
-    revoked: Mutex<Vec<Tp>>,
+    runtime: Mutex<Option<mpsc::Sender<Item>>>,
     durable: Mutex<HashMap<Tp, (i64, String)>>,
 }
 
@@ -38,9 +49,42 @@ impl Ctx {
         d.insert(tp, (position, metadata));
     }
 
-    /// Partitions revoked since the last call.
-    pub fn take_revoked(&self) -> Vec<Tp> {
-        std::mem::take(&mut *self.revoked.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Where revocations go (the runtime, through the reader's channel).
+    pub(super) fn connect(&self, tx: mpsc::Sender<Item>) {
+        *self.runtime.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    }
+
+    /// Hands `list` to the runtime and waits until it has drained them. Not
+    /// from inside the async runtime (a consumer closed there): no wait then.
+    fn drain(&self, list: &[Tp]) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        let tx = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(tx) = tx else { return };
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        let item = Item::Revoke {
+            partitions: list.to_vec(),
+            done,
+        };
+        let t0 = std::time::Instant::now();
+        if tx.blocking_send(item).is_err() {
+            return;
+        }
+        match wait.recv_timeout(REVOKE_WAIT) {
+            Ok(()) => {
+                tracing::info!(partitions = ?list, took_ms = t0.elapsed().as_millis() as u64,
+                    "revoked partitions drained")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                tracing::warn!(partitions = ?list, "revoke: the runtime did not drain in time; committing what is durable")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+        }
     }
 }
 
@@ -51,13 +95,17 @@ impl ConsumerContext for Ctx {
         let Rebalance::Revoke(tpl) = rebalance else {
             return;
         };
+        let list: Vec<Tp> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_string(), e.partition()))
+            .collect();
+        self.drain(&list);
         let mut commit = TopicPartitionList::new();
-        let mut list = Vec::new();
         {
             let mut durable = self.durable.lock().unwrap_or_else(|e| e.into_inner());
-            for e in tpl.elements() {
-                let tp = (e.topic().to_string(), e.partition());
-                if let Some((pos, meta)) = durable.remove(&tp) {
+            for tp in &list {
+                if let Some((pos, meta)) = durable.remove(tp) {
                     match commit.add_partition_offset(&tp.0, tp.1, Offset::Offset(pos)) {
                         Ok(()) => {
                             if let Some(mut el) = commit.find_partition(&tp.0, tp.1) {
@@ -69,7 +117,6 @@ impl ConsumerContext for Ctx {
                         }
                     }
                 }
-                list.push(tp);
             }
         }
         if commit.count() > 0 {
@@ -78,10 +125,6 @@ impl ConsumerContext for Ctx {
             }
         }
         tracing::info!(partitions = ?list, "partitions revoked");
-        self.revoked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(list);
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -97,7 +140,7 @@ impl ConsumerContext for Ctx {
 }
 
 /// The loader's consumer type.
-pub type LoaderConsumer = StreamConsumer<Ctx>;
+pub type LoaderConsumer = BaseConsumer<Ctx>;
 
 /// Builds the group consumer: `group.id` from the config,
 /// `auto.offset.reset=earliest` unless the properties say otherwise, the

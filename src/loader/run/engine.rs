@@ -12,21 +12,22 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinSet;
 
 use super::codec::Codec;
-use super::consumer::{self, LoaderConsumer};
+use super::consumer::{self, LoaderConsumer, Tp, REVOKE_DRAIN};
 use super::holds::{Holds, Reason};
 use super::offsets::Offsets;
 use super::planlog::PlanLog;
 use super::plans::{Forced, Plans};
 use super::quarantine::Quarantine;
+use super::reader::{self, Item, Preparer, Reader};
 use super::sink::{Done, Ended, Job, Sink};
 use super::{Deps, Error, Summary, DRAIN_GRACE};
-use crate::config::{Config, LoaderConfig};
+use crate::config::{Config, DataFormat, LoaderConfig};
 use crate::gate::{Admission, Gates};
 use crate::loader::batch::{Batch, Limits};
 use crate::loader::convert::{self, Decoder};
 use crate::loader::retry::Backoff;
 use crate::loader::stream_load::{Client, ClientConfig};
-use crate::metrics::{BatchResult, FailureCause, LoadTarget, Metrics};
+use crate::metrics::{BatchResult, LoadTarget, Metrics};
 use crate::model::TableId;
 
 /// Sealed batches waiting per table (beyond those loading) before the
@@ -75,6 +76,12 @@ pub(super) struct Engine {
         tokio::sync::mpsc::UnboundedSender<crate::source::Located<crate::source::Event>>,
     pub(super) cancel: tokio_util::sync::CancellationToken,
     pub(super) consumer: Arc<LoaderConsumer>,
+    /// Records from the reader thread (taken by `run`).
+    rx: Option<tokio::sync::mpsc::Receiver<Item>>,
+    /// The reader's side, until `run` starts it.
+    tx: Option<tokio::sync::mpsc::Sender<Item>>,
+    /// The first half of JSON records, for the reader.
+    preparer: Option<Preparer>,
     pub(super) codec: Codec,
     pub(super) decoder: Decoder,
     pub(super) offsets: Offsets,
@@ -87,7 +94,8 @@ pub(super) struct Engine {
     pub(super) tables: HashMap<String, TableState>,
     pub(super) jobs: JoinSet<Done>,
     pub(super) sink: Arc<Sink>,
-    pub(super) admissions: HashMap<(TableId, String), Admission>,
+    /// Gate decisions by mirror table and row-schema fingerprint (cleared on every gate change).
+    pub(super) admissions: HashMap<String, HashMap<String, Admission>>,
     pub(super) schema_seen: HashMap<TableId, String>,
     pub(super) generations: HashMap<(String, i32), u64>,
     pub(super) topic_tables: HashMap<String, String>,
@@ -124,11 +132,18 @@ impl Engine {
         let codec = Codec::new(lc.format, config.registry.as_ref()).map_err(Error::Config)?;
         let zone = convert::TimeZone::parse(&lc.time_zone)
             .map_err(|e| Error::Config(format!("loader.time_zone: {e}")))?;
-        let decoder = Decoder::new(convert::Config::new(
+        let convert_config = convert::Config::new(
             zone,
             convert::BytesMode::Hex,
             convert::UNAVAILABLE_PLACEHOLDER,
-        ));
+        );
+        let decoder = Decoder::new(convert_config.clone());
+        // JSON records are prepared on the reader thread; Avro ones need the
+        // registry (async) and are decoded by the runtime.
+        let preparer = (lc.format == DataFormat::Json).then(|| Preparer {
+            decoder: Decoder::new(convert_config),
+            config: Arc::clone(&config),
+        });
         let fe_url = if http.starts_with("http://") || http.starts_with("https://") {
             http
         } else {
@@ -141,6 +156,8 @@ impl Engine {
             ..ClientConfig::default()
         })?;
         let consumer = consumer::build(&kafka).map_err(|e| Error::kafka("consumer", e))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(reader::CHANNEL);
+        consumer.context().connect(tx.clone());
         let topics: Vec<&str> = lc.topics.iter().map(String::as_str).collect();
         consumer
             .subscribe(&topics)
@@ -184,6 +201,9 @@ impl Engine {
             schemas: deps.schemas,
             cancel: deps.cancel,
             consumer: Arc::new(consumer),
+            rx: Some(rx),
+            tx: Some(tx),
+            preparer,
             codec,
             decoder,
             offsets: Offsets::new(),
@@ -213,7 +233,16 @@ impl Engine {
     }
 
     pub(super) async fn run(&mut self) -> Result<Summary, Error> {
-        let consumer = Arc::clone(&self.consumer);
+        let (Some(mut rx), Some(tx)) = (self.rx.take(), self.tx.take()) else {
+            return Err(Error::Internal("the loader runs once".into()));
+        };
+        let reader = Reader::start(
+            Arc::clone(&self.consumer),
+            tx,
+            self.preparer.take(),
+            Arc::clone(&self.metrics),
+        )
+        .map_err(|e| Error::Internal(format!("reader thread: {e}")))?;
         let mut gate_rx = self.gates.subscribe();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -222,8 +251,8 @@ impl Engine {
             // Writes fail too then: batches wait (logged) rather than risk loading twice.
             tracing::error!(error = %e, "plans topic not available");
         }
+        let mut result = Ok(());
         loop {
-            self.handle_revoked();
             tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => break,
@@ -241,21 +270,36 @@ impl Engine {
                         self.sample_lag();
                     }
                 }
-                m = consumer.recv() => match m {
-                    Ok(m) => {
-                        self.handle_revoked();
-                        self.on_message(&m).await?;
+                item = rx.recv() => match item {
+                    Some(Item::Msg(m)) => {
+                        if let Err(e) = self.on_message(*m).await {
+                            result = Err(e);
+                            break;
+                        }
                     }
-                    Err(e) => {
-                        self.metrics.record_failure(FailureCause::Kafka);
-                        tracing::warn!(error = %e, "loader: kafka receive error");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    Some(Item::Revoke { partitions, done }) => {
+                        self.on_revoke(partitions).await;
+                        // The callback may have given up waiting: nothing to do then.
+                        let _ignored = done.send(());
+                    }
+                    None => {
+                        result = Err(Error::Internal("the reader thread stopped".into()));
+                        break;
                     }
                 },
             }
         }
+        // Records still in the channel are not taken: they were not observed,
+        // so no offset moves past them.
+        rx.close();
         self.drain().await;
-        Ok(self.summary.clone())
+        while let Ok(item) = rx.try_recv() {
+            if let Item::Revoke { done, .. } = item {
+                let _ignored = done.send(());
+            }
+        }
+        reader.stop().await;
+        result.map(|()| self.summary.clone())
     }
 
     /// Stops reading, loads what is batched (up to [`DRAIN_GRACE`]), commits.
@@ -289,25 +333,74 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    fn handle_revoked(&mut self) {
-        let revoked = self.consumer.context().take_revoked();
-        for (topic, partition) in revoked {
-            *self
-                .generations
-                .entry((topic.clone(), partition))
-                .or_insert(0) += 1;
-            self.slots
-                .retain(|k, _| !(k.2 == topic && k.3 == partition));
-            for t in self.tables.values_mut() {
-                t.queue
-                    .retain(|j| !(j.sealed.topic == topic && j.sealed.partition == partition));
-            }
-            self.offsets.forget(&topic, partition);
-            self.plans.forget(&topic, partition);
-            self.forced.remove(&(topic.clone(), partition));
-            self.forced_loaded.remove(&(topic.clone(), partition));
-            self.holds.forget(&topic, partition);
+    /// Partitions about to be revoked: their batches not loading yet are
+    /// given up (the next owner reads them again, cut where their plans say),
+    /// their in-flight ones may finish (up to [`REVOKE_DRAIN`]), then their
+    /// durable positions are published for the revoke commit and they are
+    /// forgotten.
+    async fn on_revoke(&mut self, partitions: Vec<Tp>) {
+        let t0 = Instant::now();
+        let revoked = |topic: &str, partition: i32| {
+            partitions
+                .iter()
+                .any(|(t, p)| t == topic && *p == partition)
+        };
+        // Their pins stay until `forget`: the positions do not pass them.
+        self.slots.retain(|k, _| !revoked(&k.2, k.3));
+        for t in self.tables.values_mut() {
+            t.queue
+                .retain(|j| !revoked(&j.sealed.topic, j.sealed.partition));
         }
+        let in_flight = |e: &Engine| -> usize {
+            e.tables
+                .values()
+                .flat_map(|t| t.loading.iter())
+                .filter(|(k, _)| revoked(&k.1, k.2))
+                .map(|(_, n)| *n)
+                .sum()
+        };
+        let waited = in_flight(self);
+        let deadline = tokio::time::Instant::now() + REVOKE_DRAIN;
+        while in_flight(self) > 0 {
+            tokio::select! {
+                Some(done) = self.jobs.join_next() => self.on_done(done),
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::warn!(partitions = ?partitions, in_flight = in_flight(self),
+                        "revoke: in-flight batches still loading after the drain limit; the next owner loads them with the same labels");
+                    break;
+                }
+                () = self.cancel.cancelled() => break,
+            }
+        }
+        for (topic, partition) in &partitions {
+            if let Some(pos) = self.offsets.position(topic, *partition) {
+                let (meta, _) = self.plans.encode(topic, *partition, pos);
+                self.consumer
+                    .context()
+                    .set_durable((topic.clone(), *partition), pos, meta);
+            }
+            self.forget(topic, *partition);
+        }
+        tracing::info!(partitions = ?partitions, drained = waited,
+            took_ms = t0.elapsed().as_millis() as u64, "partitions handed back");
+    }
+
+    fn forget(&mut self, topic: &str, partition: i32) {
+        *self
+            .generations
+            .entry((topic.to_string(), partition))
+            .or_insert(0) += 1;
+        self.slots
+            .retain(|k, _| !(k.2 == topic && k.3 == partition));
+        for t in self.tables.values_mut() {
+            t.queue
+                .retain(|j| !(j.sealed.topic == topic && j.sealed.partition == partition));
+        }
+        self.offsets.forget(topic, partition);
+        self.plans.forget(topic, partition);
+        self.forced.remove(&(topic.to_string(), partition));
+        self.forced_loaded.remove(&(topic.to_string(), partition));
+        self.holds.forget(topic, partition);
     }
 
     /// Seals the open batch of `key` and queues it.

@@ -1,23 +1,27 @@
-//! One Kafka record through the runtime: decode, route, schema signal, gate,
-//! truncate, rows into batches — or quarantine, or skip.
+//! One Kafka record through the runtime: the first half ([`super::prepare`],
+//! done on the reader thread for JSON, here for Avro after the registry),
+//! then backpressure, the schema signal, the gate, truncate, rows into
+//! batches — or quarantine, or skip.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use rdkafka::message::{BorrowedMessage, Message as _};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::codec::DecodeError;
 use super::engine::{Engine, Slot, SlotKey};
 use super::holds::{Reason, Verdict};
 use super::plans::Cut;
+use super::prepare::{prepare, Prepared, Ready};
 use super::quarantine::Entry;
-use super::route::{self, Targets};
+use super::reader::Msg;
 use super::Error;
 use crate::config::TruncateMode;
 use crate::gate::Admission;
 use crate::loader::batch::{AddError, Batch, Position};
-use crate::loader::convert::{Decoded, Event, MirrorOp, Op, Record, TableOptions, OP_COLUMN};
+use crate::loader::convert::{Event, MirrorOp, Op, Record, OP_COLUMN};
 use crate::metrics::{LoadTarget, QuarantineReason, SkipReason};
 use crate::model::TableId;
 
@@ -33,122 +37,157 @@ enum Mode {
 
 impl Engine {
     /// Handles one record; `Err` only for what must stop the loader.
-    pub(super) async fn on_message(&mut self, m: &BorrowedMessage<'_>) -> Result<(), Error> {
-        let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
+    pub(super) async fn on_message(&mut self, mut m: Msg) -> Result<(), Error> {
+        let topic_arc = Arc::clone(&m.topic);
+        let (topic, partition, offset) = (&*topic_arc, m.partition, m.offset);
         if !self.holds.is_empty() && self.holds.check(topic, partition, offset) == Verdict::Discard
         {
             return Ok(());
         }
-        self.ensure_forced(topic, partition, m.timestamp().to_millis());
+        self.ensure_forced(topic, partition, m.timestamp);
         self.summary.records += 1;
-        let Some(bytes) = m.payload() else {
+        self.metrics.record_read();
+        if m.payload.is_none() {
             self.skip(topic, partition, offset, SkipReason::Tombstone);
             return Ok(());
-        };
-        let codec = self.codec.clone();
-        let text = match codec.decode_value(bytes).await {
-            Ok(t) => t,
-            Err(DecodeError::Retry(error)) => {
-                self.retry_later(topic, partition, offset, error);
-                return Ok(());
+        }
+        // Avro: the envelope JSON (and key) decoded through the registry here.
+        let mut decoded: Option<(String, Option<String>)> = None;
+        let prepared = match m.prepared.take() {
+            Some(p) => p,
+            None => {
+                let codec = self.codec.clone();
+                let payload = m.payload.as_deref().unwrap_or_default();
+                let text = match codec.decode_value(payload).await {
+                    Ok(t) => t.into_owned(),
+                    Err(DecodeError::Retry(error)) => {
+                        self.retry_later(topic, partition, offset, error);
+                        return Ok(());
+                    }
+                    Err(DecodeError::Bad(reason)) => return self.quarantine(&m, reason).await,
+                };
+                let key = match codec.decode_key(m.key.as_deref()).await {
+                    Ok(k) => k.map(std::borrow::Cow::into_owned),
+                    Err(DecodeError::Retry(error)) => {
+                        self.retry_later(topic, partition, offset, error);
+                        return Ok(());
+                    }
+                    Err(DecodeError::Bad(reason)) => return self.quarantine(&m, reason).await,
+                };
+                let rec = Record {
+                    topic,
+                    partition,
+                    offset,
+                    key: key.as_deref(),
+                    value: Some(&text),
+                };
+                let p = prepare(&mut self.decoder, &self.config, &rec);
+                decoded = Some((text, key));
+                p
             }
-            Err(DecodeError::Bad(reason)) => return self.quarantine(m, reason).await,
-        };
-        let key = match codec.decode_key(m.key()).await {
-            Ok(k) => k,
-            Err(DecodeError::Retry(error)) => {
-                self.retry_later(topic, partition, offset, error);
-                return Ok(());
-            }
-            Err(DecodeError::Bad(reason)) => return self.quarantine(m, reason).await,
         };
         self.decode_retries = 0;
-        let key = key.as_deref();
-        let Some(source) = route::source_table(&text, topic) else {
-            let reason = match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-                Err(e) => format!("malformed value: {e}"),
-                Ok(_) => "no source table: not a Debezium envelope and the topic does not name one"
-                    .to_string(),
-            };
-            return self.quarantine(m, reason).await;
+        let ready = match prepared {
+            Prepared::Event(r) => r,
+            Prepared::Tombstone => {
+                self.skip(topic, partition, offset, SkipReason::Tombstone);
+                return Ok(());
+            }
+            Prepared::Unrouted => {
+                self.skip(topic, partition, offset, SkipReason::Unrouted);
+                return Ok(());
+            }
+            Prepared::Bad(reason) => return self.quarantine(&m, reason).await,
         };
-        let Some(route) = self.config.route(&source) else {
-            self.skip(topic, partition, offset, SkipReason::Unrouted);
-            return Ok(());
-        };
-        let targets = Targets::of(&route);
-        if targets.is_empty() {
-            self.skip(topic, partition, offset, SkipReason::Unrouted);
-            return Ok(());
-        }
-        let names: Vec<String> = [&targets.mirror, &targets.raw]
-            .into_iter()
-            .flatten()
-            .map(ToString::to_string)
-            .collect();
+        self.on_event(&m, *ready, decoded).await
+    }
+
+    /// The second half of a record: backpressure, the schema signal, the
+    /// gate, truncates, rows into batches.
+    async fn on_event(
+        &mut self,
+        m: &Msg,
+        ready: Ready,
+        decoded: Option<(String, Option<String>)>,
+    ) -> Result<(), Error> {
+        let (topic, partition, offset) = (&*m.topic, m.partition, m.offset);
+        let Ready {
+            source,
+            targets,
+            mut ev,
+            mirror_json,
+            raw_json,
+        } = ready;
+        let mirror_name = targets.mirror.as_ref().map(ToString::to_string);
+        let raw_name = targets.raw.as_ref().map(ToString::to_string);
+        let names: Vec<&String> = [&mirror_name, &raw_name].into_iter().flatten().collect();
         if let Some(name) = names.first() {
             if !self.topic_tables.contains_key(topic) {
-                self.topic_tables.insert(topic.to_string(), name.clone());
+                self.topic_tables.insert(topic.to_string(), (*name).clone());
             }
         }
         // Backpressure: a table with too many sealed batches waiting holds its partitions.
         let cap = self.queue_cap();
-        if let Some(full) = names
-            .iter()
-            .find(|n| self.tables.get(*n).is_some_and(|t| t.queue.len() >= cap))
-        {
+        if let Some(full) = names.iter().find(|n| {
+            self.tables
+                .get(n.as_str())
+                .is_some_and(|t| t.queue.len() >= cap)
+        }) {
             let reason = Reason::Backpressure {
-                target: full.clone(),
+                target: (*full).clone(),
             };
             self.hold(topic, partition, offset, reason);
             return Ok(());
         }
-        let rec = Record {
-            topic,
-            partition,
-            offset,
-            key,
-            value: Some(&text),
-        };
-        let opts = TableOptions {
-            mirror: targets.mirror.is_some(),
-            raw: targets.raw.is_some(),
-            ..TableOptions::default()
-        };
-        let mut ev = match self.decoder.decode(&rec, &opts) {
-            Ok(Decoded::Event(ev)) => ev,
-            Ok(Decoded::Tombstone) => {
-                self.skip(topic, partition, offset, SkipReason::Tombstone);
-                return Ok(());
-            }
-            Err(e) => return self.quarantine(m, e.to_string()).await,
-        };
         let fp = ev.schema.fingerprint().to_string();
         if self.schema_seen.get(&source) != Some(&fp) {
-            self.schema_signal(topic, partition, offset, key, &text);
+            let (text, key) = match &decoded {
+                Some((t, k)) => (Some(t.as_str()), k.as_deref()),
+                None => (
+                    m.payload
+                        .as_deref()
+                        .and_then(|b| std::str::from_utf8(b).ok()),
+                    m.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()),
+                ),
+            };
+            if let Some(text) = text {
+                self.schema_signal(topic, partition, offset, key, text);
+            }
             self.schema_seen.insert(source.clone(), fp.clone());
         }
-        let schema_cols: Vec<String> = ev.schema.columns().iter().map(|c| c.name.clone()).collect();
+        let schema_cols =
+            || -> Vec<String> { ev.schema.columns().iter().map(|c| c.name.clone()).collect() };
         let mut keep: Option<std::collections::BTreeSet<String>> = None;
-        if let Some(mirror) = &targets.mirror {
-            let cache_key = (mirror.clone(), fp.clone());
-            let admission = match self.admissions.get(&cache_key) {
-                Some(a) => a.clone(),
+        // The serialized rows hold unless the gate projects them.
+        let mut projected = false;
+        if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
+            let cached = self
+                .admissions
+                .get(name.as_str())
+                .and_then(|a| a.get(fp.as_str()))
+                .cloned();
+            let admission = match cached {
+                Some(a) => a,
                 None => {
-                    let cols: Vec<&str> = schema_cols.iter().map(String::as_str).collect();
+                    let owned = schema_cols();
+                    let cols: Vec<&str> = owned.iter().map(String::as_str).collect();
                     let a = self.gates.admit(mirror, &cols);
-                    self.admissions.insert(cache_key, a.clone());
+                    self.admissions
+                        .entry(name.clone())
+                        .or_default()
+                        .insert(fp.clone(), a.clone());
                     a
                 }
             };
             match admission {
                 Admission::Load => {}
                 Admission::Hold { reason } => {
+                    let names: Vec<String> = names.iter().map(|n| (*n).clone()).collect();
                     self.seal_tables(&names);
                     self.summary.records -= 1;
                     let reason = Reason::Gate {
                         target: mirror.clone(),
-                        columns: schema_cols,
+                        columns: schema_cols(),
                         reason,
                     };
                     self.hold(topic, partition, offset, reason);
@@ -165,9 +204,10 @@ impl Engine {
                         row.unavailable.retain(|c| !dropped.contains(c));
                     }
                     if n > 0 {
-                        self.metrics.record_dropped_columns(&mirror.to_string(), n);
+                        self.metrics.record_dropped_columns(name, n);
                         self.summary.dropped_columns += n;
                     }
+                    projected = true;
                     keep = Some(k);
                 }
             }
@@ -196,52 +236,81 @@ impl Engine {
             offset,
         };
         let now = Instant::now();
-        if let Some(mirror) = &targets.mirror {
+        let mut due: Vec<SlotKey> = Vec::with_capacity(2);
+        if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
             let full_cols = || -> Vec<String> {
-                let mut c: Vec<String> = schema_cols
-                    .iter()
-                    .filter(|c| keep.as_ref().is_none_or(|k| k.contains(*c)))
-                    .cloned()
+                let mut c: Vec<String> = schema_cols()
+                    .into_iter()
+                    .filter(|c| keep.as_ref().is_none_or(|k| k.contains(c)))
                     .collect();
                 c.push(OP_COLUMN.to_string());
                 c
             };
-            let mode = mode_of(&ev);
             let key: SlotKey = (
-                mirror.to_string(),
+                name.clone(),
                 LoadTarget::Mirror,
                 topic.to_string(),
                 partition,
             );
-            let (bfp, cols, partial) = match mode {
-                Mode::Full => (fp.clone(), full_cols(), false),
-                Mode::Partial(cols) => (format!("{fp}~p{}", short_hash(&cols)), cols, true),
-                Mode::Any => match self.slots.get(&key).filter(|s| !s.batch.is_empty()) {
-                    Some(s) => (
-                        s.batch.fingerprint().unwrap_or(&fp).to_string(),
-                        s.columns.clone().unwrap_or_else(full_cols),
-                        s.partial,
-                    ),
-                    None => (fp.clone(), full_cols(), false),
-                },
+            let added = match mode_of(&ev) {
+                Mode::Full => self.add(
+                    &key,
+                    mirror,
+                    &fp,
+                    &|| Some(full_cols()),
+                    false,
+                    pos,
+                    &mirror_rows(&ev, &mirror_json, projected),
+                    now,
+                ),
+                Mode::Partial(cols) => {
+                    let bfp = format!("{fp}~p{}", short_hash(&cols));
+                    self.add(
+                        &key,
+                        mirror,
+                        &bfp,
+                        &|| Some(cols.clone()),
+                        true,
+                        pos,
+                        &mirror_rows(&ev, &mirror_json, projected),
+                        now,
+                    )
+                }
+                Mode::Any => {
+                    let open = self.slots.get(&key).filter(|s| !s.batch.is_empty());
+                    let (bfp, cols, partial) = match open {
+                        Some(s) => (
+                            s.batch.fingerprint().unwrap_or(&fp).to_string(),
+                            s.columns.clone(),
+                            s.partial,
+                        ),
+                        None => (fp.clone(), None, false),
+                    };
+                    let cols = || cols.clone().or_else(|| Some(full_cols()));
+                    self.add(
+                        &key,
+                        mirror,
+                        &bfp,
+                        &cols,
+                        partial,
+                        pos,
+                        &mirror_rows(&ev, &mirror_json, projected),
+                        now,
+                    )
+                }
             };
-            let rows: Vec<&Map<String, Value>> = ev.mirror.iter().map(|r| &r.values).collect();
-            if let Err(e) = self.add(&key, mirror, &bfp, Some(cols), partial, pos, &rows, now) {
+            if let Err(e) = added {
                 return self.add_failed(m, e).await;
             }
+            due.push(key);
         }
-        if let (Some(raw), Some(row)) = (&targets.raw, &ev.raw) {
-            let key: SlotKey = (
-                raw.to_string(),
-                LoadTarget::Raw,
-                topic.to_string(),
-                partition,
-            );
+        if let (Some(raw), Some(name), Some(row)) = (&targets.raw, &raw_name, &raw_json) {
+            let key: SlotKey = (name.clone(), LoadTarget::Raw, topic.to_string(), partition);
             if let Err(e) = self.add(
                 &key,
                 raw,
                 &fp,
-                None,
+                &|| None,
                 false,
                 pos,
                 std::slice::from_ref(row),
@@ -249,14 +318,12 @@ impl Engine {
             ) {
                 return self.add_failed(m, e).await;
             }
+            due.push(key);
         }
         self.offsets.observe(topic, partition, offset);
-        for n in &names {
-            for kind in [LoadTarget::Mirror, LoadTarget::Raw] {
-                let key: SlotKey = (n.clone(), kind, topic.to_string(), partition);
-                if self.is_due(&key, now) {
-                    self.seal(&key);
-                }
+        for key in &due {
+            if self.is_due(key, now) {
+                self.seal(key);
             }
         }
         Ok(())
@@ -270,7 +337,7 @@ impl Engine {
         key: &SlotKey,
         target: &TableId,
         fingerprint: &str,
-        columns: Option<Vec<String>>,
+        columns: &dyn Fn() -> Option<Vec<String>>,
         partial: bool,
         pos: Position<'_>,
         rows: &[R],
@@ -312,7 +379,7 @@ impl Engine {
             match slot.batch.add(pos, fingerprint, rows, now) {
                 Ok(()) => {
                     if was_empty {
-                        slot.columns = columns;
+                        slot.columns = columns();
                         slot.partial = partial;
                         slot.generation = generation;
                         slot.forced_last = forced_last;
@@ -336,14 +403,12 @@ impl Engine {
         })
     }
 
-    async fn add_failed(&mut self, m: &BorrowedMessage<'_>, e: AddError) -> Result<(), Error> {
+    async fn add_failed(&mut self, m: &Msg, e: AddError) -> Result<(), Error> {
         match e {
             AddError::Serialize { .. } => self.quarantine(m, e.to_string()).await,
             other => Err(Error::Internal(format!(
                 "{}[{}]@{}: {other}",
-                m.topic(),
-                m.partition(),
-                m.offset()
+                m.topic, m.partition, m.offset
             ))),
         }
     }
@@ -381,15 +446,15 @@ impl Engine {
 
     /// Produces the record to the quarantine topic (awaiting delivery) and
     /// moves past it; on cancel it is left unobserved (read again).
-    async fn quarantine(&mut self, m: &BorrowedMessage<'_>, reason: String) -> Result<(), Error> {
-        let (topic, partition, offset) = (m.topic(), m.partition(), m.offset());
+    async fn quarantine(&mut self, m: &Msg, reason: String) -> Result<(), Error> {
+        let (topic, partition, offset) = (&*m.topic, m.partition, m.offset);
         tracing::warn!(topic, partition, offset, %reason, "record quarantined");
         let entry = Entry {
             topic: topic.to_string(),
             partition,
             offset,
-            key: m.key().map(<[u8]>::to_vec),
-            value: m.payload().map(<[u8]>::to_vec),
+            key: m.key.clone(),
+            value: m.payload.clone(),
             reason,
         };
         if self
@@ -486,6 +551,32 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// A mirror row for a batch: serialized ahead, or (projected) its values.
+enum RowRef<'a> {
+    Json(&'a RawValue),
+    Values(&'a Map<String, Value>),
+}
+
+impl Serialize for RowRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RowRef::Json(j) => j.serialize(s),
+            RowRef::Values(v) => v.serialize(s),
+        }
+    }
+}
+
+fn mirror_rows<'a>(ev: &'a Event, json: &'a [Box<RawValue>], projected: bool) -> Vec<RowRef<'a>> {
+    if projected || json.len() != ev.mirror.len() {
+        ev.mirror
+            .iter()
+            .map(|r| RowRef::Values(&r.values))
+            .collect()
+    } else {
+        json.iter().map(|j| RowRef::Json(j)).collect()
     }
 }
 

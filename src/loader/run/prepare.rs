@@ -1,0 +1,95 @@
+//! The first half of a record's way through the runtime, which needs none of
+//! its state: the envelope JSON → source table → route → converted rows, each
+//! row already serialized for its Stream Load body.
+//!
+//! For JSON topics this runs on the reader thread ([`super::reader`]), ahead
+//! of the runtime and in parallel with it; Avro values are first decoded
+//! through the registry by the runtime, then prepared the same way. The
+//! second half (holds, the gate, batches, offsets) is `record`.
+
+use serde_json::value::RawValue;
+
+use super::route::{self, Targets};
+use crate::config::Config;
+use crate::loader::convert::{Decoded, Decoder, Event, Record, TableOptions};
+use crate::model::TableId;
+
+/// What the first half made of a record.
+#[derive(Debug)]
+pub(super) enum Prepared {
+    /// A tombstone (`null` envelope).
+    Tombstone,
+    /// Never decodable: quarantined with this reason.
+    Bad(String),
+    /// No `[[tables]]` entry loads the source table.
+    Unrouted,
+    /// Rows to load.
+    Event(Box<Ready>),
+}
+
+/// A decoded event with its targets and its serialized rows.
+#[derive(Debug)]
+pub(super) struct Ready {
+    /// Source table.
+    pub(super) source: TableId,
+    /// Where its rows go.
+    pub(super) targets: Targets,
+    /// The converted event.
+    pub(super) ev: Box<Event>,
+    /// `ev.mirror` rows as JSON, in order (used unless the gate projects).
+    pub(super) mirror_json: Vec<Box<RawValue>>,
+    /// `ev.raw` as JSON.
+    pub(super) raw_json: Option<Box<RawValue>>,
+}
+
+/// Prepares the record whose value is the envelope JSON `rec.value`.
+pub(super) fn prepare(decoder: &mut Decoder, config: &Config, rec: &Record<'_>) -> Prepared {
+    let Some(text) = rec.value else {
+        return Prepared::Tombstone;
+    };
+    let Some(source) = route::source_table(text, rec.topic) else {
+        let reason = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Err(e) => format!("malformed value: {e}"),
+            Ok(_) => {
+                "no source table: not a Debezium envelope and the topic does not name one".into()
+            }
+        };
+        return Prepared::Bad(reason);
+    };
+    let Some(route) = config.route(&source) else {
+        return Prepared::Unrouted;
+    };
+    let targets = Targets::of(&route);
+    if targets.is_empty() {
+        return Prepared::Unrouted;
+    }
+    let opts = TableOptions {
+        mirror: targets.mirror.is_some(),
+        raw: targets.raw.is_some(),
+        ..TableOptions::default()
+    };
+    let ev = match decoder.decode(rec, &opts) {
+        Ok(Decoded::Event(ev)) => ev,
+        Ok(Decoded::Tombstone) => return Prepared::Tombstone,
+        Err(e) => return Prepared::Bad(e.to_string()),
+    };
+    let mut mirror_json = Vec::with_capacity(ev.mirror.len());
+    for row in &ev.mirror {
+        match serde_json::value::to_raw_value(&row.values) {
+            Ok(j) => mirror_json.push(j),
+            Err(e) => return Prepared::Bad(format!("mirror row not serializable: {e}")),
+        }
+    }
+    let raw_json = match ev.raw.as_ref().map(serde_json::value::to_raw_value) {
+        None => None,
+        Some(Ok(j)) => Some(j),
+        Some(Err(e)) => return Prepared::Bad(format!("raw row not serializable: {e}")),
+    };
+    Prepared::Event(Box::new(Ready {
+        source,
+        targets,
+        ev,
+        mirror_json,
+        raw_json,
+    }))
+}
