@@ -30,6 +30,10 @@ pub struct TableGate {
     /// written before such a drop still carries the column, which is projected
     /// away rather than waited for (the target will never get it).
     pub dropped_upstream: BTreeSet<String>,
+    /// Columns the source renamed: former name → current name. A row written
+    /// before the rename carries the former name; once the target has the
+    /// current one, the value is loaded into it (not dropped).
+    pub renamed_upstream: BTreeMap<String, String>,
 }
 
 /// What the loader does with rows of a given shape.
@@ -37,12 +41,15 @@ pub struct TableGate {
 pub enum Admission {
     /// Load the rows as they are.
     Load,
-    /// Load only these columns; the others are dropped (and counted).
+    /// Load only these columns, renamed ones under their current name; the
+    /// others are dropped (and counted).
     Project {
         /// Columns the target has.
         keep: BTreeSet<String>,
         /// Columns of the rows the target does not have.
         dropped: Vec<String>,
+        /// Columns of the rows the source has renamed since: (row's name, target's name).
+        renamed: Vec<(String, String)>,
     },
     /// Do not load: flush what is batched, pause the table, retry on the next gate change.
     Hold {
@@ -69,18 +76,25 @@ pub fn admit(gate: Option<&TableGate>, columns: &[&str]) -> Admission {
             reason: "the target table does not exist yet".into(),
         };
     };
-    let missing: Vec<String> = columns
-        .iter()
-        .filter(|c| !target.contains(**c))
-        .map(|c| (*c).to_owned())
-        .collect();
+    // A former name whose current name the target has (and the row lacks) is a rename.
+    let mut renamed = Vec::new();
+    let mut missing = Vec::new();
+    for c in columns.iter().filter(|c| !target.contains(**c)) {
+        match gate.renamed_upstream.get(*c) {
+            Some(now) if target.contains(now) && !columns.contains(&now.as_str()) => {
+                renamed.push(((*c).to_owned(), now.clone()));
+            }
+            _ => missing.push((*c).to_owned()),
+        }
+    }
     let waited_for = missing.iter().any(|c| !gate.dropped_upstream.contains(c));
-    if missing.is_empty() {
+    if missing.is_empty() && renamed.is_empty() {
         Admission::Load
     } else if gate.project || !waited_for {
         Admission::Project {
             keep: target.clone(),
             dropped: missing,
+            renamed,
         }
     } else {
         Admission::Hold {
@@ -146,6 +160,11 @@ impl Gates {
     /// Columns dropped at the source (see [`TableGate::dropped_upstream`]).
     pub fn set_dropped_upstream(&self, table: &TableId, columns: BTreeSet<String>) {
         self.update(table, |g| g.dropped_upstream = columns);
+    }
+
+    /// Columns renamed at the source (see [`TableGate::renamed_upstream`]).
+    pub fn set_renamed_upstream(&self, table: &TableId, renamed: BTreeMap<String, String>) {
+        self.update(table, |g| g.renamed_upstream = renamed);
     }
 
     /// Whether rows are projected to the target's columns.
@@ -227,6 +246,7 @@ mod tests {
             Admission::Project {
                 keep: cols(&["id", "name"]).unwrap(),
                 dropped: vec!["email".into()],
+                renamed: Vec::new(),
             }
         );
     }
@@ -244,11 +264,44 @@ mod tests {
             Admission::Project {
                 keep: cols(&["id", "name"]).unwrap(),
                 dropped: vec!["note".into()],
+                renamed: Vec::new(),
             }
         );
         // `email` is new (not known to have been dropped): the agent is adding it.
         assert!(matches!(
             admit(Some(&g), &["id", "name", "email", "note"]),
+            Admission::Hold { .. }
+        ));
+    }
+
+    #[test]
+    fn a_renamed_column_loads_under_its_new_name_once_the_target_has_it() {
+        let mut g = TableGate {
+            columns: cols(&["id", "name", "remark"]),
+            // `note` was renamed to `remark`; it is also gone from the latest version.
+            dropped_upstream: cols(&["note"]).unwrap(),
+            renamed_upstream: [("note".to_owned(), "remark".to_owned())].into(),
+            ..TableGate::default()
+        };
+        // A row written before the rename: its `note` value goes into `remark`.
+        assert_eq!(
+            admit(Some(&g), &["id", "name", "note"]),
+            Admission::Project {
+                keep: cols(&["id", "name", "remark"]).unwrap(),
+                dropped: Vec::new(),
+                renamed: vec![("note".into(), "remark".into())],
+            }
+        );
+        // Rows written after it load as they are.
+        assert_eq!(admit(Some(&g), &["id", "name", "remark"]), Admission::Load);
+        // The target not renamed yet: the former name is still a target column.
+        g.columns = cols(&["id", "name", "note"]);
+        assert_eq!(admit(Some(&g), &["id", "name", "note"]), Admission::Load);
+        // Neither name on the target: the agent has not added it; wait.
+        g.columns = cols(&["id", "name"]);
+        g.dropped_upstream.clear();
+        assert!(matches!(
+            admit(Some(&g), &["id", "name", "note"]),
             Admission::Hold { .. }
         ));
     }

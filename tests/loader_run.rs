@@ -13,6 +13,10 @@ mod harness;
 mod avro;
 #[path = "loader_run/crash.rs"]
 mod crash;
+#[path = "loader_run/rename.rs"]
+mod rename;
+#[path = "loader_run/revoke.rs"]
+mod revoke;
 
 use std::sync::Arc;
 use std::time::Duration;

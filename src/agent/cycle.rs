@@ -237,6 +237,23 @@ impl Planner {
         let targets = Self::targets_of(histories, env.config);
         let catalog = self.introspect(env, &targets).await?;
         let outcome = self.plan_all(env, histories, &catalog);
+        // Columns each mapped source renamed (former → current name), for the loader's gates.
+        let renamed_upstream: Vec<(TableId, BTreeMap<String, String>)> = histories
+            .tables()
+            .filter_map(|(id, h)| {
+                let latest = &h.latest()?.table;
+                let now: BTreeSet<&str> = latest.columns.iter().map(|c| c.name.as_str()).collect();
+                let renamed = latest
+                    .columns
+                    .iter()
+                    .flat_map(|c| c.former_names.iter().map(move |f| (f, &c.name)))
+                    // A former name another column carries now is that column's.
+                    .filter(|(f, _)| !now.contains(f.as_str()))
+                    .map(|(f, n)| (f.clone(), n.clone()))
+                    .collect();
+                Some((env.config.route(id)?.target, renamed))
+            })
+            .collect();
         // Columns each mapped source had and dropped, for the loader's gates.
         let dropped_upstream: Vec<(TableId, BTreeSet<String>)> = histories
             .tables()
@@ -291,6 +308,9 @@ impl Planner {
         }
         for (target, names) in dropped_upstream {
             env.gates.set_dropped_upstream(&target, names);
+        }
+        for (target, renamed) in renamed_upstream {
+            env.gates.set_renamed_upstream(&target, renamed);
         }
         for t in &targets {
             let columns = catalog

@@ -45,8 +45,8 @@ mod temporal;
 mod value;
 
 pub use envelope::{
-    Decoded, Decoder, Event, MirrorOp, MirrorRow, Op, RawRow, Record, TableOptions, OP_COLUMN,
-    RAW_COLUMNS,
+    Decoded, Decoder, Event, MirrorOp, MirrorRow, Op, Parsed, RawRow, Record, TableOptions,
+    OP_COLUMN, RAW_COLUMNS,
 };
 pub use schema::{Column, RowSchema, Semantic, TimeUnit};
 pub use temporal::TimeZone;

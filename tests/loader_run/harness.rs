@@ -55,10 +55,16 @@ pub struct Env {
 
 /// The environment, or `None` (stack not up, test skipped with a note).
 pub async fn env(name: &str) -> Option<Env> {
-    let stack = stack::stack()?;
+    stack::stack()?;
     let sr = Server::start(testkit::starrocks::Config::default())
         .await
         .expect("emulator starts");
+    env_with(name, sr)
+}
+
+/// The environment with an emulator started elsewhere (a bench runs it on a runtime of its own).
+pub fn env_with(name: &str, sr: Handle) -> Option<Env> {
+    let stack = stack::stack()?;
     Some(Env {
         kafka: stack.kafka().to_owned(),
         sr,

@@ -201,7 +201,7 @@ struct Top<'a> {
     ts_ms: Option<i64>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 struct Payload {
     #[serde(default)]
     before: Option<Map<String, Value>>,
@@ -213,6 +213,15 @@ struct Payload {
     op: Option<String>,
     #[serde(default)]
     ts_ms: Option<i64>,
+}
+
+fn located(rec: &Record<'_>, e: Error) -> Error {
+    Error::At {
+        topic: rec.topic.to_string(),
+        partition: rec.partition,
+        offset: rec.offset,
+        source: Box::new(e),
+    }
 }
 
 fn malformed(what: &'static str, e: impl std::fmt::Display) -> Error {
@@ -237,6 +246,27 @@ fn part<T: serde::de::DeserializeOwned>(
 pub struct Decoder {
     config: Config,
     schemas: HashMap<Box<str>, Arc<RowSchema>>,
+    /// The schema of the last record (consecutive records mostly share it).
+    last: Option<(Box<str>, Arc<RowSchema>)>,
+}
+
+/// A record's envelope, read, before it becomes rows ([`Decoder::parse`]).
+#[derive(Debug)]
+pub struct Parsed {
+    schema: Arc<RowSchema>,
+    payload: Payload,
+}
+
+impl Parsed {
+    /// The envelope's `source` block.
+    pub fn source(&self) -> Option<&Map<String, Value>> {
+        self.payload.source.as_ref()
+    }
+
+    /// The row schema.
+    pub fn schema(&self) -> &Arc<RowSchema> {
+        &self.schema
+    }
 }
 
 impl Decoder {
@@ -245,6 +275,7 @@ impl Decoder {
         Decoder {
             config,
             schemas: HashMap::new(),
+            last: None,
         }
     }
 
@@ -255,31 +286,52 @@ impl Decoder {
 
     /// Decodes one record; errors carry its topic, partition and offset.
     pub fn decode(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Decoded> {
-        self.decode_inner(rec, opts).map_err(|e| Error::At {
-            topic: rec.topic.to_string(),
-            partition: rec.partition,
-            offset: rec.offset,
-            source: Box::new(e),
-        })
+        match self.parse(rec, opts)? {
+            None => Ok(Decoded::Tombstone),
+            Some(p) => self.rows(rec, opts, p),
+        }
+    }
+
+    /// The first step of [`Decoder::decode`]: the envelope and its schema
+    /// (`None`: a tombstone). The caller may look at the source block, then
+    /// make the rows with [`Decoder::rows`].
+    pub fn parse(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Option<Parsed>> {
+        self.parse_inner(rec, opts).map_err(|e| located(rec, e))
+    }
+
+    /// The second step of [`Decoder::decode`]: the rows of a parsed record.
+    pub fn rows(&self, rec: &Record<'_>, opts: &TableOptions, p: Parsed) -> Result<Decoded> {
+        self.build(rec, opts, p.schema, p.payload)
+            .map_err(|e| located(rec, e))
     }
 
     fn row_schema(&mut self, raw: &RawValue) -> Result<Arc<RowSchema>> {
-        if let Some(s) = self.schemas.get(raw.get()) {
-            return Ok(Arc::clone(s));
+        if let Some((text, s)) = &self.last {
+            if **text == *raw.get() {
+                return Ok(Arc::clone(s));
+            }
         }
-        let v: Value = serde_json::from_str(raw.get()).map_err(|e| malformed("schema", e))?;
-        let rs = Arc::new(RowSchema::from_connect(&v)?);
-        if self.schemas.len() >= SCHEMA_CACHE_MAX {
-            self.schemas.clear();
-        }
-        self.schemas.insert(raw.get().into(), Arc::clone(&rs));
+        let rs = match self.schemas.get(raw.get()) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let v: Value =
+                    serde_json::from_str(raw.get()).map_err(|e| malformed("schema", e))?;
+                let rs = Arc::new(RowSchema::from_connect(&v)?);
+                if self.schemas.len() >= SCHEMA_CACHE_MAX {
+                    self.schemas.clear();
+                }
+                self.schemas.insert(raw.get().into(), Arc::clone(&rs));
+                rs
+            }
+        };
+        self.last = Some((raw.get().into(), Arc::clone(&rs)));
         Ok(rs)
     }
 
-    fn decode_inner(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Decoded> {
+    fn parse_inner(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Option<Parsed>> {
         let text = match rec.value {
-            None => return Ok(Decoded::Tombstone),
-            Some(t) if t.trim() == "null" || t.trim().is_empty() => return Ok(Decoded::Tombstone),
+            None => return Ok(None),
+            Some(t) if t.trim() == "null" || t.trim().is_empty() => return Ok(None),
             Some(t) => t,
         };
         let top: Top<'_> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
@@ -287,7 +339,7 @@ impl Decoder {
             (schema, Some(p)) if schema.is_some() || top.op.is_none() => {
                 let payload: Option<Payload> = part(Some(p), "payload")?;
                 let Some(payload) = payload else {
-                    return Ok(Decoded::Tombstone);
+                    return Ok(None);
                 };
                 let schema = match schema {
                     Some(s) if s.get() != "null" => self.row_schema(s)?,
@@ -306,11 +358,7 @@ impl Decoder {
                 (self.described(rec, opts)?, payload)
             }
         };
-        let keys = match &opts.key_columns {
-            Some(k) => Some(k.clone()),
-            None => rec.key.map(key_columns).transpose()?.flatten(),
-        };
-        self.build(rec, opts, schema, payload, keys.as_deref())
+        Ok(Some(Parsed { schema, payload }))
     }
 
     fn described(&self, rec: &Record<'_>, opts: &TableOptions) -> Result<Arc<RowSchema>> {
@@ -325,13 +373,19 @@ impl Decoder {
         opts: &TableOptions,
         schema: Arc<RowSchema>,
         p: Payload,
-        keys: Option<&[String]>,
     ) -> Result<Decoded> {
         let code = p.op.unwrap_or_default();
         let op = Op::from_code(&code).ok_or_else(|| Error::Envelope {
             op: code.clone(),
             reason: "not one of c, u, d, r, t".into(),
         })?;
+        // The key's field names matter to updates (key change) and deletes only.
+        let keys = match (op, &opts.key_columns) {
+            (Op::Update | Op::Delete, Some(k)) => Some(k.clone()),
+            (Op::Update | Op::Delete, None) => rec.key.map(key_columns).transpose()?.flatten(),
+            _ => None,
+        };
+        let keys = keys.as_deref();
         let need = |side: &'static str| Error::Envelope {
             op: code.clone(),
             reason: format!("{side} is missing"),

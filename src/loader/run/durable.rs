@@ -85,10 +85,14 @@ impl Engine {
     /// Reads the partition's committed offset and latest plans once per
     /// assignment (`since_ms`: the timestamp of the first record re-read).
     pub(super) fn ensure_forced(&mut self, topic: &str, partition: i32, since_ms: Option<i64>) {
-        let tp = (topic.to_string(), partition);
-        if self.forced_loaded.contains(&tp) {
+        if self
+            .forced_loaded
+            .get(topic)
+            .is_some_and(|p| p.contains(&partition))
+        {
             return;
         }
+        let tp = (topic.to_string(), partition);
         let mut tpl = TopicPartitionList::new();
         tpl.add_partition(topic, partition);
         for attempt in 1..=FORCED_ATTEMPTS {
@@ -122,7 +126,10 @@ impl Engine {
                             }
                         }
                     }
-                    self.forced_loaded.insert(tp);
+                    self.forced_loaded
+                        .entry(topic.to_string())
+                        .or_default()
+                        .insert(partition);
                     return;
                 }
                 Err(e) => {
@@ -136,7 +143,10 @@ impl Engine {
             partition,
             "committed batch plans not readable: re-read batches may get new labels (raw rows twice)"
         );
-        self.forced_loaded.insert(tp);
+        self.forced_loaded
+            .entry(topic.to_string())
+            .or_default()
+            .insert(partition);
     }
 
     /// How a record at `offset` must be batched for `table`/`kind`.
@@ -148,6 +158,9 @@ impl Engine {
         kind: LoadTarget,
         offset: i64,
     ) -> Cut {
+        if self.forced.is_empty() {
+            return Cut::Free;
+        }
         self.forced
             .get(&(topic.to_string(), partition))
             .map_or(Cut::Free, |f| f.cut(table, kind, offset))

@@ -2,7 +2,10 @@
 //! completions, commits, holds and releases, rebalance clean-up and the drain
 //! at shutdown. What happens to one record is in `record`.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
+
+// Fast hashing: these maps are looked up several times per record.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,11 +20,12 @@ use super::holds::{Holds, Reason};
 use super::offsets::Offsets;
 use super::planlog::PlanLog;
 use super::plans::{Forced, Plans};
+use super::prepare::Preparer;
 use super::quarantine::Quarantine;
-use super::reader::{self, Item, Preparer, Reader};
+use super::reader::{self, Item, Reader};
 use super::sink::{Done, Ended, Job, Sink};
 use super::{Deps, Error, Summary, DRAIN_GRACE};
-use crate::config::{Config, DataFormat, LoaderConfig};
+use crate::config::{DataFormat, LoaderConfig};
 use crate::gate::{Admission, Gates};
 use crate::loader::batch::{Batch, Limits};
 use crate::loader::convert::{self, Decoder};
@@ -68,7 +72,6 @@ impl TableState {
 }
 
 pub(super) struct Engine {
-    pub(super) config: Arc<Config>,
     pub(super) lc: LoaderConfig,
     pub(super) gates: Arc<Gates>,
     pub(super) metrics: Arc<Metrics>,
@@ -83,12 +86,14 @@ pub(super) struct Engine {
     /// The first half of JSON records, for the reader.
     preparer: Option<Preparer>,
     pub(super) codec: Codec,
-    pub(super) decoder: Decoder,
+    /// The first half for Avro records (after the registry).
+    pub(super) decoder: Preparer,
     pub(super) offsets: Offsets,
     pub(super) plans: Plans,
     pub(super) planlog: PlanLog,
     pub(super) forced: HashMap<(String, i32), Forced>,
-    pub(super) forced_loaded: HashSet<(String, i32)>,
+    /// Partitions whose committed plans were read, by topic.
+    pub(super) forced_loaded: HashMap<String, HashSet<i32>>,
     pub(super) holds: Holds,
     pub(super) slots: HashMap<SlotKey, Slot>,
     pub(super) tables: HashMap<String, TableState>,
@@ -97,7 +102,8 @@ pub(super) struct Engine {
     /// Gate decisions by mirror table and row-schema fingerprint (cleared on every gate change).
     pub(super) admissions: HashMap<String, HashMap<String, Admission>>,
     pub(super) schema_seen: HashMap<TableId, String>,
-    pub(super) generations: HashMap<(String, i32), u64>,
+    /// Assignment generation by topic and partition.
+    pub(super) generations: HashMap<String, HashMap<i32, u64>>,
     pub(super) topic_tables: HashMap<String, String>,
     pub(super) held_known: BTreeSet<String>,
     pub(super) starrocks: Option<crate::starrocks::Client>,
@@ -137,13 +143,11 @@ impl Engine {
             convert::BytesMode::Hex,
             convert::UNAVAILABLE_PLACEHOLDER,
         );
-        let decoder = Decoder::new(convert_config.clone());
         // JSON records are prepared on the reader thread; Avro ones need the
-        // registry (async) and are decoded by the runtime.
-        let preparer = (lc.format == DataFormat::Json).then(|| Preparer {
-            decoder: Decoder::new(convert_config),
-            config: Arc::clone(&config),
-        });
+        // registry (async) and are prepared by the runtime after it.
+        let decoder = Preparer::new(Decoder::new(convert_config.clone()), Arc::clone(&config));
+        let preparer = (lc.format == DataFormat::Json)
+            .then(|| Preparer::new(Decoder::new(convert_config), Arc::clone(&config)));
         let fe_url = if http.starts_with("http://") || http.starts_with("https://") {
             http
         } else {
@@ -153,6 +157,7 @@ impl Engine {
             fe_url,
             user: sr.user.clone(),
             password: sr.password.expose().to_string(),
+            gzip_min_bytes: lc.gzip_min_bytes,
             ..ClientConfig::default()
         })?;
         let consumer = consumer::build(&kafka).map_err(|e| Error::kafka("consumer", e))?;
@@ -194,7 +199,6 @@ impl Engine {
         let starrocks = Some(crate::starrocks::Client::new(&sr)?);
         tracing::info!(topics = ?lc.topics, group = %kafka.group_id, quarantine = %qtopic, "loader starting");
         Ok(Engine {
-            config,
             lc,
             gates: deps.gates,
             metrics: deps.metrics,
@@ -209,17 +213,17 @@ impl Engine {
             offsets: Offsets::new(),
             plans: Plans::default(),
             planlog,
-            forced: HashMap::new(),
-            forced_loaded: HashSet::new(),
+            forced: HashMap::default(),
+            forced_loaded: HashMap::default(),
             holds: Holds::new(),
-            slots: HashMap::new(),
-            tables: HashMap::new(),
+            slots: HashMap::default(),
+            tables: HashMap::default(),
             jobs: JoinSet::new(),
             sink,
-            admissions: HashMap::new(),
-            schema_seen: HashMap::new(),
-            generations: HashMap::new(),
-            topic_tables: HashMap::new(),
+            admissions: HashMap::default(),
+            schema_seen: HashMap::default(),
+            generations: HashMap::default(),
+            topic_tables: HashMap::default(),
             held_known: BTreeSet::new(),
             starrocks,
             limits,
@@ -328,16 +332,16 @@ impl Engine {
 
     pub(super) fn generation(&self, topic: &str, partition: i32) -> u64 {
         self.generations
-            .get(&(topic.to_string(), partition))
+            .get(topic)
+            .and_then(|g| g.get(&partition))
             .copied()
             .unwrap_or(0)
     }
 
-    /// Partitions about to be revoked: their batches not loading yet are
-    /// given up (the next owner reads them again, cut where their plans say),
-    /// their in-flight ones may finish (up to [`REVOKE_DRAIN`]), then their
-    /// durable positions are published for the revoke commit and they are
-    /// forgotten.
+    /// Partitions about to be revoked: their open batches are given up (the
+    /// next owner reads them again), their sealed ones load (up to
+    /// [`REVOKE_DRAIN`]), then their durable positions are published for the
+    /// revoke commit and they are forgotten.
     async fn on_revoke(&mut self, partitions: Vec<Tp>) {
         let t0 = Instant::now();
         let revoked = |topic: &str, partition: i32| {
@@ -347,26 +351,33 @@ impl Engine {
         };
         // Their pins stay until `forget`: the positions do not pass them.
         self.slots.retain(|k, _| !revoked(&k.2, k.3));
-        for t in self.tables.values_mut() {
-            t.queue
-                .retain(|j| !revoked(&j.sealed.topic, j.sealed.partition));
-        }
-        let in_flight = |e: &Engine| -> usize {
+        let pending = |e: &Engine| -> usize {
             e.tables
                 .values()
-                .flat_map(|t| t.loading.iter())
-                .filter(|(k, _)| revoked(&k.1, k.2))
-                .map(|(_, n)| *n)
+                .map(|t| {
+                    t.loading
+                        .iter()
+                        .filter(|(k, _)| revoked(&k.1, k.2))
+                        .map(|(_, n)| *n)
+                        .sum::<usize>()
+                        + t.queue
+                            .iter()
+                            .filter(|j| revoked(&j.sealed.topic, j.sealed.partition))
+                            .count()
+                })
                 .sum()
         };
-        let waited = in_flight(self);
+        let waited = pending(self);
+        // Records the sealed batches' plans and starts what may load.
+        self.persist_plans();
         let deadline = tokio::time::Instant::now() + REVOKE_DRAIN;
-        while in_flight(self) > 0 {
+        while pending(self) > 0 {
             tokio::select! {
-                Some(done) = self.jobs.join_next() => self.on_done(done),
+                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => self.on_done(done),
+                () = tokio::time::sleep(TICK) => self.persist_plans(),
                 () = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!(partitions = ?partitions, in_flight = in_flight(self),
-                        "revoke: in-flight batches still loading after the drain limit; the next owner loads them with the same labels");
+                    tracing::warn!(partitions = ?partitions, pending = pending(self),
+                        "revoke: batches still loading after the drain limit; the next owner loads them with the same labels");
                     break;
                 }
                 () = self.cancel.cancelled() => break,
@@ -388,7 +399,9 @@ impl Engine {
     fn forget(&mut self, topic: &str, partition: i32) {
         *self
             .generations
-            .entry((topic.to_string(), partition))
+            .entry(topic.to_string())
+            .or_default()
+            .entry(partition)
             .or_insert(0) += 1;
         self.slots
             .retain(|k, _| !(k.2 == topic && k.3 == partition));
@@ -399,7 +412,9 @@ impl Engine {
         self.offsets.forget(topic, partition);
         self.plans.forget(topic, partition);
         self.forced.remove(&(topic.to_string(), partition));
-        self.forced_loaded.remove(&(topic.to_string(), partition));
+        if let Some(p) = self.forced_loaded.get_mut(topic) {
+            p.remove(&partition);
+        }
         self.holds.forget(topic, partition);
     }
 

@@ -7,7 +7,10 @@
 //! pinned offset, or one past the highest observed offset when nothing is
 //! pinned: Kafka never gets an offset past a row that could still be lost.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+// Fast hashing: looked up for every record.
+use rustc_hash::FxHashMap as HashMap;
 
 /// One partition's bookkeeping.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

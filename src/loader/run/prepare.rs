@@ -7,6 +7,9 @@
 //! through the registry by the runtime, then prepared the same way. The
 //! second half (holds, the gate, batches, offsets) is `record`.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::value::RawValue;
 
 use super::route::{self, Targets};
@@ -42,54 +45,102 @@ pub(super) struct Ready {
     pub(super) raw_json: Option<Box<RawValue>>,
 }
 
-/// Prepares the record whose value is the envelope JSON `rec.value`.
-pub(super) fn prepare(decoder: &mut Decoder, config: &Config, rec: &Record<'_>) -> Prepared {
-    let Some(text) = rec.value else {
-        return Prepared::Tombstone;
-    };
-    let Some(source) = route::source_table(text, rec.topic) else {
-        let reason = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
-            Err(e) => format!("malformed value: {e}"),
-            Ok(_) => {
-                "no source table: not a Debezium envelope and the topic does not name one".into()
-            }
-        };
-        return Prepared::Bad(reason);
-    };
-    let Some(route) = config.route(&source) else {
-        return Prepared::Unrouted;
-    };
-    let targets = Targets::of(&route);
-    if targets.is_empty() {
-        return Prepared::Unrouted;
-    }
-    let opts = TableOptions {
-        mirror: targets.mirror.is_some(),
-        raw: targets.raw.is_some(),
-        ..TableOptions::default()
-    };
-    let ev = match decoder.decode(rec, &opts) {
-        Ok(Decoded::Event(ev)) => ev,
-        Ok(Decoded::Tombstone) => return Prepared::Tombstone,
-        Err(e) => return Prepared::Bad(e.to_string()),
-    };
-    let mut mirror_json = Vec::with_capacity(ev.mirror.len());
-    for row in &ev.mirror {
-        match serde_json::value::to_raw_value(&row.values) {
-            Ok(j) => mirror_json.push(j),
-            Err(e) => return Prepared::Bad(format!("mirror row not serializable: {e}")),
+/// Does the first half; keeps the decoder's schema cache and the routes of
+/// the source tables seen (the configuration does not change while it runs).
+pub(super) struct Preparer {
+    decoder: Decoder,
+    config: Arc<Config>,
+    routes: HashMap<TableId, Targets>,
+}
+
+impl Preparer {
+    /// A preparer with these conversion settings and this configuration.
+    pub(super) fn new(decoder: Decoder, config: Arc<Config>) -> Preparer {
+        Preparer {
+            decoder,
+            config,
+            routes: HashMap::new(),
         }
     }
-    let raw_json = match ev.raw.as_ref().map(serde_json::value::to_raw_value) {
-        None => None,
-        Some(Ok(j)) => Some(j),
-        Some(Err(e)) => return Prepared::Bad(format!("raw row not serializable: {e}")),
-    };
-    Prepared::Event(Box::new(Ready {
-        source,
-        targets,
-        ev,
-        mirror_json,
-        raw_json,
-    }))
+
+    /// Where rows of `source` go (empty: nowhere).
+    fn targets(&mut self, source: &TableId) -> &Targets {
+        if !self.routes.contains_key(source) {
+            let t = self.config.route(source).map_or(
+                Targets {
+                    mirror: None,
+                    raw: None,
+                },
+                |r| Targets::of(&r),
+            );
+            self.routes.insert(source.clone(), t);
+        }
+        &self.routes[source]
+    }
+
+    /// Prepares the record whose value is the envelope JSON `rec.value`.
+    pub(super) fn prepare(&mut self, rec: &Record<'_>) -> Prepared {
+        let Some(text) = rec.value else {
+            return Prepared::Tombstone;
+        };
+        let parsed = match self.decoder.parse(rec, &TableOptions::default()) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Prepared::Tombstone,
+            // Not decodable: quarantined if it is one of ours, else skipped.
+            Err(e) => {
+                let Some(source) = route::source_table(text, rec.topic) else {
+                    return Prepared::Bad(not_an_envelope(text));
+                };
+                return if self.targets(&source).is_empty() {
+                    Prepared::Unrouted
+                } else {
+                    Prepared::Bad(e.to_string())
+                };
+            }
+        };
+        let Some(source) = route::source_of(parsed.source(), rec.topic) else {
+            return Prepared::Bad(not_an_envelope(text));
+        };
+        let targets = self.targets(&source).clone();
+        if targets.is_empty() {
+            return Prepared::Unrouted;
+        }
+        let opts = TableOptions {
+            mirror: targets.mirror.is_some(),
+            raw: targets.raw.is_some(),
+            ..TableOptions::default()
+        };
+        let ev = match self.decoder.rows(rec, &opts, parsed) {
+            Ok(Decoded::Event(ev)) => ev,
+            Ok(Decoded::Tombstone) => return Prepared::Tombstone,
+            Err(e) => return Prepared::Bad(e.to_string()),
+        };
+        let mut mirror_json = Vec::with_capacity(ev.mirror.len());
+        for row in &ev.mirror {
+            match serde_json::value::to_raw_value(&row.values) {
+                Ok(j) => mirror_json.push(j),
+                Err(e) => return Prepared::Bad(format!("mirror row not serializable: {e}")),
+            }
+        }
+        let raw_json = match ev.raw.as_ref().map(serde_json::value::to_raw_value) {
+            None => None,
+            Some(Ok(j)) => Some(j),
+            Some(Err(e)) => return Prepared::Bad(format!("raw row not serializable: {e}")),
+        };
+        Prepared::Event(Box::new(Ready {
+            source,
+            targets,
+            ev,
+            mirror_json,
+            raw_json,
+        }))
+    }
+}
+
+/// Why a value names no source table.
+fn not_an_envelope(text: &str) -> String {
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Err(e) => format!("malformed value: {e}"),
+        Ok(_) => "no source table: not a Debezium envelope and the topic does not name one".into(),
+    }
 }

@@ -20,9 +20,8 @@ use rdkafka::message::{BorrowedMessage, Message as _};
 use tokio::sync::mpsc;
 
 use super::consumer::{LoaderConsumer, Tp};
-use super::prepare::{prepare, Prepared};
-use crate::config::Config;
-use crate::loader::convert::{Decoder, Record};
+use super::prepare::{Prepared, Preparer};
+use crate::loader::convert::Record;
 use crate::metrics::{FailureCause, Metrics};
 
 /// Records (and revocations) between the reader and the runtime.
@@ -58,32 +57,23 @@ pub(super) struct Msg {
     pub(super) prepared: Option<Prepared>,
 }
 
-/// The first half of JSON records, on the reader thread.
-pub(super) struct Preparer {
-    pub(super) decoder: Decoder,
-    pub(super) config: Arc<Config>,
-}
-
-impl Preparer {
-    fn prepare(&mut self, m: &Msg) -> Prepared {
-        let Some(bytes) = m.payload.as_deref() else {
-            return Prepared::Tombstone;
-        };
-        let text = match std::str::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => return Prepared::Bad(format!("value is not UTF-8 JSON: {e}")),
-        };
-        // As the JSON codec reads keys: text, or absent when not UTF-8.
-        let key = m.key.as_deref().and_then(|k| std::str::from_utf8(k).ok());
-        let rec = Record {
-            topic: &m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            key,
-            value: Some(text),
-        };
-        prepare(&mut self.decoder, &self.config, &rec)
-    }
+fn prepare(p: &mut Preparer, m: &Msg) -> Prepared {
+    let Some(bytes) = m.payload.as_deref() else {
+        return Prepared::Tombstone;
+    };
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return Prepared::Bad(format!("value is not UTF-8 JSON: {e}")),
+    };
+    // As the JSON codec reads keys: text, or absent when not UTF-8.
+    let key = m.key.as_deref().and_then(|k| std::str::from_utf8(k).ok());
+    p.prepare(&Record {
+        topic: &m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        key,
+        value: Some(text),
+    })
 }
 
 /// A running reader; stopping it (or dropping the receiver) ends the thread.
@@ -119,7 +109,7 @@ impl Reader {
                     };
                     let mut m = m;
                     if let Some(p) = preparer.as_mut() {
-                        m.prepared = Some(p.prepare(&m));
+                        m.prepared = Some(prepare(p, &m));
                     }
                     if tx.blocking_send(Item::Msg(Box::new(m))).is_err() {
                         break;

@@ -14,7 +14,7 @@ use super::codec::DecodeError;
 use super::engine::{Engine, Slot, SlotKey};
 use super::holds::{Reason, Verdict};
 use super::plans::Cut;
-use super::prepare::{prepare, Prepared, Ready};
+use super::prepare::{Prepared, Ready};
 use super::quarantine::Entry;
 use super::reader::Msg;
 use super::Error;
@@ -81,7 +81,7 @@ impl Engine {
                     key: key.as_deref(),
                     value: Some(&text),
                 };
-                let p = prepare(&mut self.decoder, &self.config, &rec);
+                let p = self.decoder.prepare(&rec);
                 decoded = Some((text, key));
                 p
             }
@@ -155,8 +155,11 @@ impl Engine {
             }
             self.schema_seen.insert(source.clone(), fp.clone());
         }
-        let schema_cols =
-            || -> Vec<String> { ev.schema.columns().iter().map(|c| c.name.clone()).collect() };
+        // Columns of rows written before a source rename, under their current name.
+        let mut renamed: Vec<(String, String)> = Vec::new();
+        let original_cols = |ev: &Event| -> Vec<String> {
+            ev.schema.columns().iter().map(|c| c.name.clone()).collect()
+        };
         let mut keep: Option<std::collections::BTreeSet<String>> = None;
         // The serialized rows hold unless the gate projects them.
         let mut projected = false;
@@ -169,7 +172,7 @@ impl Engine {
             let admission = match cached {
                 Some(a) => a,
                 None => {
-                    let owned = schema_cols();
+                    let owned = original_cols(&ev);
                     let cols: Vec<&str> = owned.iter().map(String::as_str).collect();
                     let a = self.gates.admit(mirror, &cols);
                     self.admissions
@@ -187,13 +190,17 @@ impl Engine {
                     self.summary.records -= 1;
                     let reason = Reason::Gate {
                         target: mirror.clone(),
-                        columns: schema_cols(),
+                        columns: original_cols(&ev),
                         reason,
                     };
                     self.hold(topic, partition, offset, reason);
                     return Ok(());
                 }
-                Admission::Project { keep: k, dropped } => {
+                Admission::Project {
+                    keep: k,
+                    dropped,
+                    renamed: moved,
+                } => {
                     let mut n = 0u64;
                     for row in &mut ev.mirror {
                         for d in &dropped {
@@ -202,7 +209,18 @@ impl Engine {
                             }
                         }
                         row.unavailable.retain(|c| !dropped.contains(c));
+                        for (from, to) in &moved {
+                            if let Some(v) = row.values.shift_remove(from) {
+                                row.values.insert(to.clone(), v);
+                            }
+                            for c in &mut row.unavailable {
+                                if c == from {
+                                    c.clone_from(to);
+                                }
+                            }
+                        }
                     }
+                    renamed = moved;
                     if n > 0 {
                         self.metrics.record_dropped_columns(name, n);
                         self.summary.dropped_columns += n;
@@ -239,8 +257,12 @@ impl Engine {
         let mut due: Vec<SlotKey> = Vec::with_capacity(2);
         if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
             let full_cols = || -> Vec<String> {
-                let mut c: Vec<String> = schema_cols()
+                let mut c: Vec<String> = original_cols(&ev)
                     .into_iter()
+                    .map(|c| match renamed.iter().find(|(from, _)| *from == c) {
+                        Some((_, to)) => to.clone(),
+                        None => c,
+                    })
                     .filter(|c| keep.as_ref().is_none_or(|k| k.contains(c)))
                     .collect();
                 c.push(OP_COLUMN.to_string());

@@ -11,6 +11,7 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::config::{Route, TargetKind};
 use crate::model::TableId;
@@ -48,16 +49,52 @@ struct Source {
 
 impl Source {
     fn table_id(self) -> Option<TableId> {
-        let postgres = matches!(self.connector.as_deref(), Some("postgresql" | "postgres"))
-            || (self.connector.is_none() && self.lsn.is_some());
-        let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
-        let db = if postgres {
-            nonempty(self.schema).or(nonempty(self.db))
-        } else {
-            nonempty(self.db)
-        };
-        Some(TableId::new(db?, nonempty(self.table)?))
+        table_id(
+            self.connector.as_deref(),
+            self.db.as_deref(),
+            self.schema.as_deref(),
+            self.table.as_deref(),
+            self.lsn.is_some(),
+        )
     }
+}
+
+/// The source table from the fields of a `source` block: `schema.table` for
+/// PostgreSQL (told by the connector, or by an `lsn` without one), else
+/// `db.table`.
+fn table_id<'a>(
+    connector: Option<&str>,
+    db: Option<&'a str>,
+    schema: Option<&'a str>,
+    table: Option<&'a str>,
+    has_lsn: bool,
+) -> Option<TableId> {
+    let postgres =
+        matches!(connector, Some("postgresql" | "postgres")) || (connector.is_none() && has_lsn);
+    let nonempty = |s: Option<&'a str>| s.filter(|s| !s.is_empty());
+    let db = if postgres {
+        nonempty(schema).or(nonempty(db))
+    } else {
+        nonempty(db)
+    };
+    Some(TableId::new(db?, nonempty(table)?))
+}
+
+/// The source table of an envelope already parsed (its `source` block), or
+/// from the topic name as [`source_table`] does.
+pub fn source_of(source: Option<&Map<String, Value>>, topic: &str) -> Option<TableId> {
+    source
+        .and_then(|s| {
+            let text = |k: &str| s.get(k).and_then(Value::as_str);
+            table_id(
+                text("connector"),
+                text("db"),
+                text("schema"),
+                text("table"),
+                s.get("lsn").is_some_and(|v| !v.is_null()),
+            )
+        })
+        .or_else(|| table_from_topic(topic))
 }
 
 /// The source table of a JSON data record (`None`: not a Debezium envelope
