@@ -641,6 +641,23 @@ impl Engine {
         self.publish_held();
     }
 
+    /// Seeks a released partition back to `from` again: records past it kept
+    /// coming (the first seek did not take).
+    pub(super) fn reseek(&mut self, topic: &str, partition: i32, from: i64) {
+        tracing::warn!(%topic, partition, offset = from,
+            "records past the released offset keep arriving: seeking back again");
+        self.metrics
+            .record_failure(crate::metrics::FailureCause::Kafka);
+        if let Err(e) = self.consumer.seek(
+            topic,
+            partition,
+            Offset::Offset(from),
+            Duration::from_secs(10),
+        ) {
+            tracing::warn!(%topic, partition, offset = from, error = %e, "seek failed; asked again later");
+        }
+    }
+
     fn on_gate_change(&mut self) {
         self.admissions.clear();
         for (topic, partition, held) in self.holds.held() {

@@ -58,13 +58,22 @@ pub enum Verdict {
     Take,
     /// Drop it: it will be read again.
     Discard,
+    /// Drop it, and seek back to this offset again: more records past it came
+    /// than can be stale copies from before the seek (the seek was lost).
+    Reseek(i64),
 }
+
+/// Records past the rewind offset that may still be stale copies from before
+/// the seek (librdkafka drops its own on a seek; these are the reader's
+/// channel and what was in hand).
+pub const STALE_MAX: u32 = 2 * super::reader::CHANNEL as u32 + 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     Held(Held),
-    /// Released and sought back to this offset; waiting for it to come back.
-    Rewinding(i64),
+    /// Released and sought back to this offset; waiting for it to come back
+    /// (with the count of later records discarded meanwhile).
+    Rewinding(i64, u32),
 }
 
 /// Every held (or rewinding) partition.
@@ -100,11 +109,19 @@ impl Holds {
         let Some(parts) = self.parts.get_mut(topic) else {
             return Verdict::Take;
         };
-        match parts.get(&partition) {
+        match parts.get_mut(&partition) {
             None => Verdict::Take,
             Some(State::Held(_)) => Verdict::Discard,
-            Some(State::Rewinding(from)) if offset > *from => Verdict::Discard,
-            Some(State::Rewinding(_)) => {
+            Some(State::Rewinding(from, stale)) if offset > *from => {
+                *stale += 1;
+                if *stale > STALE_MAX {
+                    *stale = 0;
+                    Verdict::Reseek(*from)
+                } else {
+                    Verdict::Discard
+                }
+            }
+            Some(State::Rewinding(..)) => {
                 parts.remove(&partition);
                 if parts.is_empty() {
                     self.parts.remove(topic);
@@ -118,7 +135,7 @@ impl Holds {
     pub fn get(&self, topic: &str, partition: i32) -> Option<&Held> {
         match self.parts.get(topic)?.get(&partition)? {
             State::Held(h) => Some(h),
-            State::Rewinding(_) => None,
+            State::Rewinding(..) => None,
         }
     }
 
@@ -130,7 +147,7 @@ impl Holds {
             return None;
         };
         let h = h.clone();
-        *state = State::Rewinding(h.from);
+        *state = State::Rewinding(h.from, 0);
         Some(h)
     }
 
@@ -177,6 +194,23 @@ impl Holds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_seek_is_seen_and_asked_again() {
+        let mut h = Holds::new();
+        assert!(h.hold("t", 0, 10, Reason::Backpressure { target: "x".into() }));
+        h.release("t", 0);
+        // Stale copies past the rewind offset are dropped ...
+        for o in 11..11 + i64::from(STALE_MAX) {
+            assert_eq!(h.check("t", 0, o), Verdict::Discard);
+        }
+        // ... but more of them than can be stale means the seek did not happen.
+        assert_eq!(h.check("t", 0, 5000), Verdict::Reseek(10));
+        assert_eq!(h.check("t", 0, 5001), Verdict::Discard);
+        // The record at the rewind offset ends the rewind.
+        assert_eq!(h.check("t", 0, 10), Verdict::Take);
+        assert_eq!(h.check("t", 0, 11), Verdict::Take);
+    }
 
     fn gate(t: &str) -> Reason {
         Reason::Gate {

@@ -40,9 +40,15 @@ impl Engine {
     pub(super) async fn on_message(&mut self, mut m: Msg) -> Result<(), Error> {
         let topic_arc = Arc::clone(&m.topic);
         let (topic, partition, offset) = (&*topic_arc, m.partition, m.offset);
-        if !self.holds.is_empty() && self.holds.check(topic, partition, offset) == Verdict::Discard
-        {
-            return Ok(());
+        if !self.holds.is_empty() {
+            match self.holds.check(topic, partition, offset) {
+                Verdict::Take => {}
+                Verdict::Discard => return Ok(()),
+                Verdict::Reseek(from) => {
+                    self.reseek(topic, partition, from);
+                    return Ok(());
+                }
+            }
         }
         self.ensure_forced(topic, partition, m.timestamp);
         self.summary.records += 1;
