@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::schema::RowSchema;
 use super::temporal::format_datetime;
-use super::value::{convert_row, Row};
+use super::value::{convert_row_owned, Row};
 use super::{Config, Error, Result};
 
 /// The pseudo-column that tells StarRocks upsert (0) or delete (1).
@@ -393,13 +393,11 @@ impl Decoder {
         let cfg = &self.config;
         let before = p
             .before
-            .as_ref()
-            .map(|m| convert_row(&schema, m, cfg))
+            .map(|m| convert_row_owned(&schema, m, cfg))
             .transpose()?;
         let after = p
             .after
-            .as_ref()
-            .map(|m| convert_row(&schema, m, cfg))
+            .map(|m| convert_row_owned(&schema, m, cfg))
             .transpose()?;
         let raw = opts.raw.then(|| RawRow {
             op,

@@ -54,6 +54,33 @@ pub fn convert_row(
     Ok(out)
 }
 
+/// [`convert_row`] on a row the caller gives up: values are converted in
+/// place (no second map), unavailable ones taken out.
+pub(crate) fn convert_row_owned(
+    schema: &RowSchema,
+    mut row: Map<String, Value>,
+    cfg: &Config,
+) -> Result<Row, Error> {
+    let mut unavailable = Vec::new();
+    for (i, (name, v)) in row.iter_mut().enumerate() {
+        let cell = match schema.column(name, i) {
+            Some(col) => convert_value(&col.semantic, v, cfg, name)?,
+            None => convert_value(&Semantic::Any, v, cfg, name)?,
+        };
+        match cell {
+            Cell::Value(c) => *v = c,
+            Cell::Unavailable => unavailable.push(name.clone()),
+        }
+    }
+    for c in &unavailable {
+        row.shift_remove(c);
+    }
+    Ok(Row {
+        values: row,
+        unavailable,
+    })
+}
+
 fn kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",

@@ -21,7 +21,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
-use super::reader::Item;
+use super::reader::{Item, Msg};
 use crate::config::KafkaConfig;
 use crate::kafka::property;
 
@@ -35,10 +35,18 @@ pub const REVOKE_DRAIN: Duration = Duration::from_secs(30);
 pub const REVOKE_WAIT: Duration = Duration::from_secs(35);
 
 /// Rebalance hooks shared with the runtime.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Ctx {
     runtime: Mutex<Option<mpsc::Sender<Item>>>,
+    /// Records the reader has read and not handed over yet (they go before a revocation).
+    pending: Mutex<Vec<Msg>>,
     durable: Mutex<HashMap<Tp, (i64, String)>>,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").finish_non_exhaustive()
+    }
 }
 
 impl Ctx {
@@ -49,9 +57,42 @@ impl Ctx {
         d.insert(tp, (position, metadata));
     }
 
-    /// Where revocations go (the runtime, through the reader's channel).
+    /// Where records and revocations go (the runtime, through the reader's channel).
     pub(super) fn connect(&self, tx: mpsc::Sender<Item>) {
         *self.runtime.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<Item>> {
+        self.runtime
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records read and not handed over yet.
+    pub(super) fn pending(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Adds a record to the next hand-over.
+    pub(super) fn push(&self, m: Msg) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(m);
+    }
+
+    /// Hands the pending records to the runtime (blocking while its channel
+    /// is full); `false` when the runtime is gone. The reader thread only.
+    pub(super) fn flush(&self) -> bool {
+        let chunk = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if chunk.is_empty() {
+            return true;
+        }
+        match self.sender() {
+            Some(tx) => tx.blocking_send(Item::Msgs(chunk)).is_ok(),
+            None => false,
+        }
     }
 
     /// Hands `list` to the runtime and waits until it has drained them. Not
@@ -60,12 +101,11 @@ impl Ctx {
         if tokio::runtime::Handle::try_current().is_ok() {
             return;
         }
-        let tx = self
-            .runtime
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let Some(tx) = tx else { return };
+        // What was read before the revocation goes first.
+        if !self.flush() {
+            return;
+        }
+        let Some(tx) = self.sender() else { return };
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         let item = Item::Revoke {
             partitions: list.to_vec(),

@@ -275,8 +275,8 @@ impl Engine {
                     }
                 }
                 item = rx.recv() => match item {
-                    Some(Item::Msg(m)) => {
-                        if let Err(e) = self.on_message(*m).await {
+                    Some(Item::Msgs(chunk)) => {
+                        if let Err(e) = self.on_chunk(chunk).await {
                             result = Err(e);
                             break;
                         }
@@ -304,6 +304,14 @@ impl Engine {
         }
         reader.stop().await;
         result.map(|()| self.summary.clone())
+    }
+
+    /// Handles a chunk of records in order; `Err` only for what must stop the loader.
+    async fn on_chunk(&mut self, chunk: Vec<reader::Msg>) -> Result<(), Error> {
+        for m in chunk {
+            self.on_message(m).await?;
+        }
+        Ok(())
     }
 
     /// Stops reading, loads what is batched (up to [`DRAIN_GRACE`]), commits.

@@ -66,7 +66,7 @@ pub enum Verdict {
 /// Records past the rewind offset that may still be stale copies from before
 /// the seek (librdkafka drops its own on a seek; these are the reader's
 /// channel and what was in hand).
-pub const STALE_MAX: u32 = 2 * super::reader::CHANNEL as u32 + 64;
+pub const STALE_MAX: u32 = (2 * super::reader::CHANNEL * super::reader::CHUNK) as u32 + 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::consumer::Consumer as _;
 use rdkafka::message::{BorrowedMessage, Message as _};
 use tokio::sync::mpsc;
 
@@ -24,15 +25,17 @@ use super::prepare::{Prepared, Preparer};
 use crate::loader::convert::Record;
 use crate::metrics::{FailureCause, Metrics};
 
-/// Records (and revocations) between the reader and the runtime.
-pub(super) const CHANNEL: usize = 2048;
+/// Chunks of records (and revocations) between the reader and the runtime.
+pub(super) const CHANNEL: usize = 32;
+/// Records handed over at once (one wake-up of the runtime per chunk).
+pub(super) const CHUNK: usize = 64;
 /// How long one poll waits for a record (the stop flag's latency).
 const POLL: Duration = Duration::from_millis(100);
 
 /// What the reader hands the runtime.
 pub(super) enum Item {
-    /// A record.
-    Msg(Box<Msg>),
+    /// Records, in the order they were read.
+    Msgs(Vec<Msg>),
     /// These partitions are about to be revoked. The runtime drains their
     /// in-flight batches, publishes their durable positions for the revoke
     /// commit, forgets them, and then answers on `done`.
@@ -96,22 +99,32 @@ impl Reader {
             .name("ddlsync-reader".into())
             .spawn(move || {
                 let mut topics: HashMap<String, Arc<str>> = HashMap::new();
-                while !flag.load(Ordering::Acquire) && !tx.is_closed() {
-                    let m = match consumer.poll(POLL) {
-                        None => continue,
-                        Some(Ok(m)) => owned(&m, &mut topics),
-                        Some(Err(e)) => {
-                            metrics.record_failure(FailureCause::Kafka);
-                            tracing::warn!(error = %e, "loader: kafka receive error");
-                            std::thread::sleep(Duration::from_millis(200));
-                            continue;
+                let ctx = consumer.context();
+                'read: while !flag.load(Ordering::Acquire) && !tx.is_closed() {
+                    // The first record waits; the rest of a chunk is what is there already.
+                    let mut wait = POLL;
+                    while ctx.pending() < CHUNK {
+                        let m = match consumer.poll(wait) {
+                            None => break,
+                            Some(Ok(m)) => owned(&m, &mut topics),
+                            Some(Err(e)) => {
+                                metrics.record_failure(FailureCause::Kafka);
+                                tracing::warn!(error = %e, "loader: kafka receive error");
+                                if !ctx.flush() {
+                                    break 'read;
+                                }
+                                std::thread::sleep(Duration::from_millis(200));
+                                continue;
+                            }
+                        };
+                        wait = Duration::ZERO;
+                        let mut m = m;
+                        if let Some(p) = preparer.as_mut() {
+                            m.prepared = Some(prepare(p, &m));
                         }
-                    };
-                    let mut m = m;
-                    if let Some(p) = preparer.as_mut() {
-                        m.prepared = Some(prepare(p, &m));
+                        ctx.push(m);
                     }
-                    if tx.blocking_send(Item::Msg(Box::new(m))).is_err() {
+                    if !ctx.flush() {
                         break;
                     }
                 }
