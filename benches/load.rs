@@ -280,13 +280,18 @@ async fn load(
         &[table],
         "batch_rows = 20000\ngzip_min_bytes = 0",
     );
+    let mut c = (*cfg).clone();
+    // The product's default age (the test configuration flushes at 200 ms):
+    // batches here fill up by rows.
+    if let Some(l) = c.loader.as_mut() {
+        l.batch_age = Duration::from_secs(2);
+    }
     if let Some(addr) = sink {
-        let mut c = (*cfg).clone();
         if let Some(sr) = c.starrocks.as_mut() {
             sr.http = Some(addr.to_string());
         }
-        cfg = Arc::new(c);
     }
+    cfg = Arc::new(c);
     let c0 = cpu();
     let t0 = Instant::now();
     let loader = Loader::start(cfg, gates);

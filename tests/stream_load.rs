@@ -153,6 +153,34 @@ async fn loads_through_the_redirect_and_never_twice_under_one_label() {
     h.shutdown().await;
 }
 
+/// The FE redirects after the request head and never reads a body: a body
+/// far larger than the socket buffers must go to the BE only.
+#[tokio::test]
+async fn a_large_body_goes_to_the_be_only() {
+    let h = start().await;
+    setup(&h).await;
+    let c = client(&h);
+    let rows: Vec<String> = (0..200_000)
+        .map(|i| format!(r#"{{"id": {i}, "name": "n{}", "score": {i}, "__op": 0}}"#, i % 1000))
+        .collect();
+    let body = format!("[{}]", rows.join(","));
+    assert!(body.len() > 8 << 20, "{}", body.len());
+    let a = c
+        .load(&req("pk", "l_large", body.as_bytes()))
+        .await
+        .expect("attempt");
+    assert_eq!(
+        a.outcome,
+        Outcome::Loaded {
+            rows: 200_000,
+            publish_pending: false
+        },
+        "{a:?}"
+    );
+    assert_eq!(count(&h, "pk").await, "200000");
+    h.shutdown().await;
+}
+
 #[tokio::test]
 async fn partial_update_keeps_the_columns_not_sent() {
     let h = start().await;

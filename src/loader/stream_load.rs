@@ -1,8 +1,10 @@
 //! The Stream Load HTTP client: `PUT /api/{db}/{table}/_stream_load` on the
-//! FE with Basic auth and the batch's label, following the FE's 307 redirect
-//! to the BE itself (re-sending the body and the Authorization header, which
-//! HTTP clients drop across hosts), gzip for large bodies, the reply parsed
-//! and classified by [`super::retry`], and the rejected-rows log fetched from
+//! FE with Basic auth and the batch's label, `Expect: 100-continue` honoured
+//! on that first hop ([`handshake`]: the FE redirects after the head and
+//! closes without reading a body), following the FE's 307 redirect to the BE
+//! itself (re-sending the body and the Authorization header, which HTTP
+//! clients drop across hosts), gzip for large bodies, the reply parsed and
+//! classified by [`super::retry`], and the rejected-rows log fetched from
 //! `ErrorURL`.
 
 use std::time::Duration;
@@ -12,6 +14,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, EXPECT,
 
 pub use super::retry::LoadResponse;
 use super::retry::{classify, Backoff, Outcome, Reply};
+
+mod handshake;
 
 /// Header names sent with a load.
 pub mod header {
@@ -205,21 +209,44 @@ impl Client {
     /// same headers and body, classify the reply.
     pub async fn load(&self, req: &LoadRequest<'_>) -> Result<Attempt, Error> {
         let mut headers = self.headers(req)?;
-        let body: Vec<u8> = match self.cfg.gzip_min_bytes {
+        let body: bytes::Bytes = match self.cfg.gzip_min_bytes {
             Some(min) if req.body.len() >= min => {
                 headers.insert(
                     HeaderName::from_static(header::COMPRESSION),
                     HeaderValue::from_static("gzip"),
                 );
-                gzip(req.body).map_err(|source| Error::Gzip {
-                    table: req.table.to_string(),
-                    source,
-                })?
+                gzip(req.body)
+                    .map_err(|source| Error::Gzip {
+                        table: req.table.to_string(),
+                        source,
+                    })?
+                    .into()
             }
-            _ => req.body.to_vec(),
+            _ => bytes::Bytes::copy_from_slice(req.body),
         };
         let mut url = self.url(req);
         for hop in 0..=MAX_REDIRECTS {
+            // The FE: the head alone first (it redirects without reading a body).
+            if hop == 0 && handshake::supports(&url) {
+                match handshake::put(&url, &headers, &body, self.cfg.timeout).await {
+                    Ok(handshake::Reply::Redirect(next)) => {
+                        tracing::trace!(table = req.table, from = %url, to = %next, "stream load redirect");
+                        url = next;
+                        continue;
+                    }
+                    Ok(handshake::Reply::Final { status, body }) => {
+                        return Ok(self.attempt(req, status, &body));
+                    }
+                    Err(e) => {
+                        let reason = format!("{url}: {e}");
+                        tracing::debug!(table = req.table, label = req.label, %reason, "stream load transport error");
+                        return Ok(Attempt {
+                            outcome: classify(&Reply::Transport { reason: &reason }),
+                            response: None,
+                        });
+                    }
+                }
+            }
             let sent = self
                 .http
                 .put(&url)
@@ -271,19 +298,7 @@ impl Client {
                     });
                 }
             };
-            let outcome = classify(&Reply::Http {
-                status: status.as_u16(),
-                body: &text,
-            });
-            let response = serde_json::from_str::<LoadResponse>(&text).ok();
-            tracing::debug!(
-                table = req.table,
-                label = req.label,
-                status = status.as_u16(),
-                ?outcome,
-                "stream load attempt"
-            );
-            return Ok(Attempt { outcome, response });
+            return Ok(self.attempt(req, status.as_u16(), &text));
         }
         Ok(Attempt {
             outcome: Outcome::Fatal {
@@ -291,6 +306,19 @@ impl Client {
             },
             response: None,
         })
+    }
+
+    fn attempt(&self, req: &LoadRequest<'_>, status: u16, text: &str) -> Attempt {
+        let outcome = classify(&Reply::Http { status, body: text });
+        let response = serde_json::from_str::<LoadResponse>(text).ok();
+        tracing::debug!(
+            table = req.table,
+            label = req.label,
+            status,
+            ?outcome,
+            "stream load attempt"
+        );
+        Attempt { outcome, response }
     }
 
     /// Attempts until the outcome is not a retry (or `backoff` gives up),
