@@ -23,6 +23,7 @@ mod harness;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ddlsync::config::Config;
 use ddlsync::gate::Gates;
 use ddlsync::loader::stream_load::{Client, ClientConfig, LoadRequest};
 use harness::{Ev, Loader};
@@ -66,7 +67,7 @@ fn main() {
 /// nothing: what ddlsync costs without a StarRocks behind it.
 async fn null_sink() -> std::net::SocketAddr {
     use axum::routing::put;
-    async fn load(
+    async fn stream_load(
         axum::extract::Path((_db, _table)): axum::extract::Path<(String, String)>,
         headers: axum::http::HeaderMap,
         body: axum::body::Bytes,
@@ -84,7 +85,7 @@ async fn null_sink() -> std::net::SocketAddr {
         )
     }
     let app = axum::Router::new()
-        .route("/api/{db}/{table}/_stream_load", put(load))
+        .route("/api/{db}/{table}/_stream_load", put(stream_load))
         .layer(axum::extract::DefaultBodyLimit::max(200 << 20));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -263,35 +264,49 @@ fn metric(text: &str, name: &str, filter: &str) -> f64 {
         .sum()
 }
 
+/// The loader's configuration: `public.<source>` into `d.<target>` (mirror
+/// and raw), 20 000-row batches with the product's default 2 s age, no gzip
+/// (StarRocks on the same host), Stream Load to `http`.
+fn config(
+    env: &harness::Env,
+    group: &str,
+    topic: &str,
+    source: &str,
+    target: &str,
+    http: &str,
+) -> Arc<Config> {
+    let text = format!(
+        "[kafka]\nbootstrap_servers = \"{kafka}\"\ngroup_id = \"{group}\"\n\
+         [kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"auto.offset.reset\" = \"earliest\"\n\
+         [starrocks]\nquery = \"{query}\"\nhttp = \"{http}\"\n\
+         [loader]\ntopics = [\"{topic}\"]\nbatch_rows = 20000\nbatch_age_ms = 2000\ngzip_min_bytes = 0\n\
+         quarantine_topic = \"{group}.quarantine\"\n\
+         [[tables]]\nsource = \"public.{source}\"\ntarget = \"d.{target}\"\ntargets = [\"mirror\", \"raw\"]\n",
+        kafka = env.kafka,
+        query = env.sr.query_addr(),
+    );
+    Arc::new(
+        Config::parse("bench.toml", &text, &|_| None).unwrap_or_else(|e| panic!("{e}\n{text}")),
+    )
+}
+
+/// One loader run of the topic into `d.<target>` (a table of its own per run:
+/// Stream Load labels are per table, so a second run into the same table
+/// would find every batch loaded already).
 async fn load(
     env: &harness::Env,
     topic: &str,
-    table: &str,
+    source: &str,
+    target: &str,
     group: &str,
     n: i64,
     sink: Option<std::net::SocketAddr>,
 ) -> Phase {
     let gates = Arc::new(Gates::new());
-    harness::open_gates(&gates, &[table], &[]);
-    // StarRocks on the same host: gzip would only cost both sides CPU.
-    let mut cfg = env.config(
-        group,
-        &[topic],
-        &[table],
-        "batch_rows = 20000\ngzip_min_bytes = 0",
-    );
-    let mut c = (*cfg).clone();
-    // The product's default age (the test configuration flushes at 200 ms):
-    // batches here fill up by rows.
-    if let Some(l) = c.loader.as_mut() {
-        l.batch_age = Duration::from_secs(2);
-    }
-    if let Some(addr) = sink {
-        if let Some(sr) = c.starrocks.as_mut() {
-            sr.http = Some(addr.to_string());
-        }
-    }
-    cfg = Arc::new(c);
+    harness::open_gates(&gates, &[target], &[]);
+    let http = sink.map_or_else(|| env.sr.http_addr().to_string(), |a| a.to_string());
+    let cfg = config(env, group, topic, source, target, &http);
+    let table = target;
     let c0 = cpu();
     let t0 = Instant::now();
     let loader = Loader::start(cfg, gates);
@@ -430,13 +445,18 @@ async fn bench(sr: testkit::starrocks::Handle, sink: std::net::SocketAddr) {
             p.cpu
         );
         plain.push(p);
-        // A fresh target per run: every run loads all rows.
-        env.sql(&[
-            &format!("TRUNCATE TABLE d.{table}"),
-            &format!("TRUNCATE TABLE d.{table}_cdc_raw"),
-        ])
+        let target = format!("{table}_r{r}");
+        env.create_tables(&target, "").await;
+        let l = load(
+            &env,
+            &topic,
+            &table,
+            &target,
+            &format!("{}-g-{r}", env.id),
+            n,
+            None,
+        )
         .await;
-        let l = load(&env, &topic, &table, &format!("{}-g-{r}", env.id), n, None).await;
         println!(
             "run {r}: loader {:.2} s ({:.2} s after the join), cpu {:.2} s, emulator cpu {:.2} s",
             l.wall.as_secs_f64(),
@@ -449,6 +469,7 @@ async fn bench(sr: testkit::starrocks::Handle, sink: std::net::SocketAddr) {
             &env,
             &topic,
             &table,
+            &target,
             &format!("{}-z-{r}", env.id),
             n,
             Some(sink),

@@ -161,7 +161,12 @@ async fn a_large_body_goes_to_the_be_only() {
     setup(&h).await;
     let c = client(&h);
     let rows: Vec<String> = (0..200_000)
-        .map(|i| format!(r#"{{"id": {i}, "name": "n{}", "score": {i}, "__op": 0}}"#, i % 1000))
+        .map(|i| {
+            format!(
+                r#"{{"id": {i}, "name": "n{}", "score": {i}, "__op": 0}}"#,
+                i % 1000
+            )
+        })
         .collect();
     let body = format!("[{}]", rows.join(","));
     assert!(body.len() > 8 << 20, "{}", body.len());

@@ -260,8 +260,14 @@ mod tests {
             Reply::Redirect("http://be:8040/api/d/t/_stream_load".into())
         );
         let head = server.await.unwrap();
-        assert!(head.starts_with("PUT /api/d/t/_stream_load HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.starts_with("PUT /api/d/t/_stream_load HTTP/1.1\r\n"),
+            "{head}"
+        );
         assert!(head.contains("expect: 100-continue\r\n"), "{head}");
-        assert!(head.contains(&format!("Content-Length: {}\r\n", 64 << 20)), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}\r\n", 64 << 20)),
+            "{head}"
+        );
     }
 }
