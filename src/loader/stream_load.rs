@@ -237,14 +237,7 @@ impl Client {
                     Ok(handshake::Reply::Final { status, body }) => {
                         return Ok(self.attempt(req, status, &body));
                     }
-                    Err(e) => {
-                        let reason = format!("{url}: {e}");
-                        tracing::debug!(table = req.table, label = req.label, %reason, "stream load transport error");
-                        return Ok(Attempt {
-                            outcome: classify(&Reply::Transport { reason: &reason }),
-                            response: None,
-                        });
-                    }
+                    Err(e) => return Ok(transport(req, &url, e)),
                 }
             }
             let sent = self
@@ -256,14 +249,7 @@ impl Client {
                 .await;
             let resp = match sent {
                 Ok(r) => r,
-                Err(e) => {
-                    let reason = format!("{url}: {e}");
-                    tracing::debug!(table = req.table, label = req.label, %reason, "stream load transport error");
-                    return Ok(Attempt {
-                        outcome: classify(&Reply::Transport { reason: &reason }),
-                        response: None,
-                    });
-                }
+                Err(e) => return Ok(transport(req, &url, e)),
             };
             let status = resp.status();
             if status.is_redirection() {
@@ -308,6 +294,7 @@ impl Client {
         })
     }
 
+    /// A reply's classification.
     fn attempt(&self, req: &LoadRequest<'_>, status: u16, text: &str) -> Attempt {
         let outcome = classify(&Reply::Http { status, body: text });
         let response = serde_json::from_str::<LoadResponse>(text).ok();
@@ -358,6 +345,16 @@ impl Client {
             return Err(err(format!("http {}", resp.status())));
         }
         resp.text().await.map_err(|e| err(e.to_string()))
+    }
+}
+
+/// An attempt that got no reply (retried as a connection error).
+fn transport(req: &LoadRequest<'_>, url: &str, e: impl std::fmt::Display) -> Attempt {
+    let reason = format!("{url}: {e}");
+    tracing::debug!(table = req.table, label = req.label, %reason, "stream load transport error");
+    Attempt {
+        outcome: classify(&Reply::Transport { reason: &reason }),
+        response: None,
     }
 }
 

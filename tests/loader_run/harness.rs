@@ -122,7 +122,13 @@ impl Env {
 
     /// The mirror's rows `id|name|note`, sorted by id.
     pub async fn mirror(&self, table: &str) -> Vec<String> {
-        self.sql(&[&format!("SELECT id, name, note FROM d.{table} ORDER BY id")])
+        self.rows(&format!("SELECT id, name, note FROM d.{table} ORDER BY id"))
+            .await
+    }
+
+    /// The rows of a query, each as its values joined by `|` (`NULL` for null).
+    pub async fn rows(&self, query: &str) -> Vec<String> {
+        self.sql(&[query])
             .await
             .into_iter()
             .map(|r| {

@@ -49,17 +49,7 @@ async fn rows_written_before_a_rename_load_into_the_renamed_column() {
     let want = vec!["0|n|x0".to_string(), "1|n|y1".into(), "2|n|x2".into()];
     let sql = format!("SELECT id, name, remark FROM d.{t} ORDER BY id");
     eventually("the mirror has the renamed column's values", || async {
-        let got: Vec<String> = env
-            .sql(&[&sql])
-            .await
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|c| c.unwrap_or_else(|| "NULL".into()))
-                    .collect::<Vec<_>>()
-                    .join("|")
-            })
-            .collect();
+        let got = env.rows(&sql).await;
         if got == want {
             Ok(())
         } else {
