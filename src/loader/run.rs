@@ -37,14 +37,17 @@ mod durable;
 mod engine;
 pub mod holds;
 pub mod offsets;
+mod pausing;
 pub mod planlog;
 pub mod plans;
 mod prepare;
 pub mod quarantine;
 mod reader;
+mod rebalance;
 mod record;
 pub mod route;
 pub mod sink;
+mod truncate;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -11,12 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinSet;
 
 use super::codec::Codec;
-use super::consumer::{self, LoaderConsumer, Tp, REVOKE_DRAIN};
-use super::holds::{Holds, Reason};
+use super::consumer::{self, LoaderConsumer};
+use super::holds::Holds;
 use super::offsets::Offsets;
 use super::planlog::PlanLog;
 use super::plans::{Forced, Plans};
@@ -38,7 +37,7 @@ use crate::model::TableId;
 /// partitions feeding it are held.
 const QUEUE_CAP_FACTOR: usize = 2;
 /// Timer resolution (age flushes, commits, releases).
-const TICK: Duration = Duration::from_millis(50);
+pub(super) const TICK: Duration = Duration::from_millis(50);
 /// Lag sampling period.
 const LAG_EVERY: Duration = Duration::from_secs(5);
 
@@ -346,86 +345,6 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    /// Partitions about to be revoked: their open batches are given up (the
-    /// next owner reads them again), their sealed ones load (up to
-    /// [`REVOKE_DRAIN`]), then their durable positions are published for the
-    /// revoke commit and they are forgotten.
-    async fn on_revoke(&mut self, partitions: Vec<Tp>) {
-        let t0 = Instant::now();
-        let revoked = |topic: &str, partition: i32| {
-            partitions
-                .iter()
-                .any(|(t, p)| t == topic && *p == partition)
-        };
-        // Their pins stay until `forget`: the positions do not pass them.
-        self.slots.retain(|k, _| !revoked(&k.2, k.3));
-        let pending = |e: &Engine| -> usize {
-            e.tables
-                .values()
-                .map(|t| {
-                    t.loading
-                        .iter()
-                        .filter(|(k, _)| revoked(&k.1, k.2))
-                        .map(|(_, n)| *n)
-                        .sum::<usize>()
-                        + t.queue
-                            .iter()
-                            .filter(|j| revoked(&j.sealed.topic, j.sealed.partition))
-                            .count()
-                })
-                .sum()
-        };
-        let waited = pending(self);
-        // Records the sealed batches' plans and starts what may load.
-        self.persist_plans();
-        let deadline = tokio::time::Instant::now() + REVOKE_DRAIN;
-        while pending(self) > 0 {
-            tokio::select! {
-                Some(done) = self.jobs.join_next(), if !self.jobs.is_empty() => self.on_done(done),
-                () = tokio::time::sleep(TICK) => self.persist_plans(),
-                () = tokio::time::sleep_until(deadline) => {
-                    tracing::warn!(partitions = ?partitions, pending = pending(self),
-                        "revoke: batches still loading after the drain limit; the next owner loads them with the same labels");
-                    break;
-                }
-                () = self.cancel.cancelled() => break,
-            }
-        }
-        for (topic, partition) in &partitions {
-            if let Some(pos) = self.offsets.position(topic, *partition) {
-                let (meta, _) = self.plans.encode(topic, *partition, pos);
-                self.consumer
-                    .context()
-                    .set_durable((topic.clone(), *partition), pos, meta);
-            }
-            self.forget(topic, *partition);
-        }
-        tracing::info!(partitions = ?partitions, drained = waited,
-            took_ms = t0.elapsed().as_millis() as u64, "partitions handed back");
-    }
-
-    fn forget(&mut self, topic: &str, partition: i32) {
-        *self
-            .generations
-            .entry(topic.to_string())
-            .or_default()
-            .entry(partition)
-            .or_insert(0) += 1;
-        self.slots
-            .retain(|k, _| !(k.2 == topic && k.3 == partition));
-        for t in self.tables.values_mut() {
-            t.queue
-                .retain(|j| !(j.sealed.topic == topic && j.sealed.partition == partition));
-        }
-        self.offsets.forget(topic, partition);
-        self.plans.forget(topic, partition);
-        self.forced.remove(&(topic.to_string(), partition));
-        if let Some(p) = self.forced_loaded.get_mut(topic) {
-            p.remove(&partition);
-        }
-        self.holds.forget(topic, partition);
-    }
-
     /// Seals the open batch of `key` and queues it.
     pub(super) fn seal(&mut self, key: &SlotKey) {
         let Some(slot) = self.slots.get_mut(key) else {
@@ -595,121 +514,8 @@ impl Engine {
         self.commit(CommitMode::Async);
     }
 
-    /// Pauses a partition from `from` on (its records are read again after the release).
-    pub(super) fn hold(&mut self, topic: &str, partition: i32, from: i64, reason: Reason) {
-        if !self.holds.hold(topic, partition, from, reason.clone()) {
-            return;
-        }
-        self.summary.holds += 1;
-        self.offsets.pin(topic, partition, from);
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(topic, partition);
-        if let Err(e) = self.consumer.pause(&tpl) {
-            // Without the pause, records keep arriving and are discarded: still correct.
-            tracing::warn!(%topic, partition, error = %e, "pause failed");
-        }
-        match &reason {
-            Reason::Gate { target, reason, .. } => {
-                tracing::info!(%topic, partition, offset = from, table = %target, %reason, "table held by the gate: partition paused")
-            }
-            Reason::Backpressure { target } => {
-                tracing::info!(%topic, partition, offset = from, table = %target, "table has too many batches waiting: partition paused")
-            }
-            Reason::Retry { until, error } => {
-                let wait_ms = until.saturating_duration_since(Instant::now()).as_millis() as u64;
-                tracing::warn!(%topic, partition, offset = from, wait_ms, %error, "record not decodable for now: partition paused, read again after the backoff")
-            }
-        }
-        self.publish_held();
-    }
-
-    pub(super) fn release(&mut self, topic: &str, partition: i32) {
-        let Some(held) = self.holds.release(topic, partition) else {
-            return;
-        };
-        if let Err(e) = self.consumer.seek(
-            topic,
-            partition,
-            Offset::Offset(held.from),
-            Duration::from_secs(10),
-        ) {
-            tracing::warn!(%topic, partition, offset = held.from, error = %e, "seek failed; release retried later");
-            self.holds.forget(topic, partition);
-            self.holds.hold(topic, partition, held.from, held.reason);
-            return;
-        }
-        self.offsets.rewind(topic, partition, held.from);
-        self.offsets.unpin(topic, partition, held.from);
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition(topic, partition);
-        if let Err(e) = self.consumer.resume(&tpl) {
-            tracing::warn!(%topic, partition, error = %e, "resume failed");
-        }
-        tracing::info!(%topic, partition, offset = held.from, "partition released: reading again from the held record");
-        self.publish_held();
-    }
-
-    /// Seeks a released partition back to `from` again: records past it kept
-    /// coming (the first seek did not take).
-    pub(super) fn reseek(&mut self, topic: &str, partition: i32, from: i64) {
-        tracing::warn!(%topic, partition, offset = from,
-            "records past the released offset keep arriving: seeking back again");
-        self.metrics
-            .record_failure(crate::metrics::FailureCause::Kafka);
-        if let Err(e) = self.consumer.seek(
-            topic,
-            partition,
-            Offset::Offset(from),
-            Duration::from_secs(10),
-        ) {
-            tracing::warn!(%topic, partition, offset = from, error = %e, "seek failed; asked again later");
-        }
-    }
-
-    fn on_gate_change(&mut self) {
-        self.admissions.clear();
-        for (topic, partition, held) in self.holds.held() {
-            if let Reason::Gate {
-                target, columns, ..
-            } = &held.reason
-            {
-                let cols: Vec<&str> = columns.iter().map(String::as_str).collect();
-                if !matches!(self.gates.admit(target, &cols), Admission::Hold { .. }) {
-                    self.release(&topic, partition);
-                }
-            }
-        }
-    }
-
-    fn release_backpressure(&mut self) {
-        if self.holds.is_empty() {
-            return;
-        }
-        let cap = self.queue_cap();
-        for (topic, partition, held) in self.holds.held() {
-            if let Reason::Backpressure { target } = &held.reason {
-                let waiting = self.tables.get(target).map_or(0, |t| t.queue.len());
-                if waiting < cap {
-                    self.release(&topic, partition);
-                }
-            }
-        }
-    }
-
     pub(super) fn queue_cap(&self) -> usize {
         self.lc.max_in_flight_per_table.max(1) * QUEUE_CAP_FACTOR
-    }
-
-    fn publish_held(&mut self) {
-        let held: Vec<String> = self
-            .holds
-            .gated_tables()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        self.held_known.extend(held.iter().cloned());
-        let known: Vec<String> = self.held_known.iter().cloned().collect();
-        self.metrics.set_loader_held(&held, &known);
     }
 
     pub(super) fn send_schema(&mut self, ev: crate::source::Located<crate::source::Event>) {
