@@ -184,6 +184,18 @@ struct Phase {
     emulator_cpu: f64,
 }
 
+impl Phase {
+    fn print(&self, run: usize, what: &str) {
+        println!(
+            "run {run}: {what} {:.2} s ({:.2} s after the join), cpu {:.2} s, emulator cpu {:.2} s",
+            self.wall.as_secs_f64(),
+            self.after_join.as_secs_f64(),
+            self.cpu,
+            self.emulator_cpu
+        );
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -256,14 +268,6 @@ async fn plain_consume(env: &harness::Env, topic: &str, group: &str, n: i64) -> 
     }
 }
 
-/// A counter of the loader's metrics text (summed over its label sets).
-fn metric(text: &str, name: &str, filter: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l.contains(filter))
-        .filter_map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-        .sum()
-}
-
 /// The loader's configuration: `public.<source>` into `d.<target>` (mirror
 /// and raw), 20 000-row batches with the product's default 2 s age, no gzip
 /// (StarRocks on the same host), Stream Load to `http`.
@@ -314,10 +318,10 @@ async fn load(
     let raw_filter = format!("table=\"d.{table}_cdc_raw\"");
     loop {
         let text = loader.metrics.encode();
-        if first.is_none() && metric(&text, "ddlsync_loader_records_total", "") > 0.0 {
+        if first.is_none() && harness::metric(&text, "ddlsync_loader_records_total", "") > 0.0 {
             first = Some(Instant::now());
         }
-        if metric(&text, "ddlsync_loader_rows_total", &raw_filter) >= n as f64 {
+        if harness::metric(&text, "ddlsync_loader_rows_total", &raw_filter) >= n as f64 {
             break;
         }
         assert!(
@@ -438,12 +442,7 @@ async fn bench(sr: testkit::starrocks::Handle, sink: std::net::SocketAddr) {
     let mut nulls = Vec::new();
     for r in 0..runs {
         let p = plain_consume(&env, &topic, &format!("{}-plain-{r}", env.id), n).await;
-        println!(
-            "run {r}: plain consumer {:.2} s ({:.2} s after the join), cpu {:.2} s",
-            p.wall.as_secs_f64(),
-            p.after_join.as_secs_f64(),
-            p.cpu
-        );
+        p.print(r, "plain consumer");
         plain.push(p);
         let target = format!("{table}_r{r}");
         env.create_tables(&target, "").await;
@@ -457,13 +456,7 @@ async fn bench(sr: testkit::starrocks::Handle, sink: std::net::SocketAddr) {
             None,
         )
         .await;
-        println!(
-            "run {r}: loader {:.2} s ({:.2} s after the join), cpu {:.2} s, emulator cpu {:.2} s",
-            l.wall.as_secs_f64(),
-            l.after_join.as_secs_f64(),
-            l.cpu,
-            l.emulator_cpu
-        );
+        l.print(r, "loader");
         loaded.push(l);
         let z = load(
             &env,
@@ -475,12 +468,7 @@ async fn bench(sr: testkit::starrocks::Handle, sink: std::net::SocketAddr) {
             Some(sink),
         )
         .await;
-        println!(
-            "run {r}: loader into the null sink {:.2} s ({:.2} s after the join), cpu {:.2} s",
-            z.wall.as_secs_f64(),
-            z.after_join.as_secs_f64(),
-            z.cpu
-        );
+        z.print(r, "loader into the null sink");
         nulls.push(z);
     }
     let rate = |v: &[Phase], f: fn(&Phase) -> Duration| {

@@ -458,6 +458,19 @@ impl Loader {
     }
 }
 
+/// The sum of a metric's samples in Prometheus text (`name` exactly, any
+/// label set whose line contains `filter`; "" for all).
+pub fn metric(text: &str, name: &str, filter: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with([' ', '{']))
+                && l.contains(filter)
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Polls `check` until it returns `Ok`, or panics with its last `Err` at the deadline.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where

@@ -33,16 +33,8 @@ async fn revoked_partitions_drain_their_in_flight_batches_before_the_next_owner_
     }
     eventually("batches loading on the first member", || async {
         let text = first.metrics.encode();
-        let attempts = text
-            .lines()
-            .find_map(|l| l.strip_prefix("ddlsync_loader_stream_load_seconds_count "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
-        let records = text
-            .lines()
-            .find_map(|l| l.strip_prefix("ddlsync_loader_records_total "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.0);
+        let attempts = harness::metric(&text, "ddlsync_loader_stream_load_seconds_count", "");
+        let records = harness::metric(&text, "ddlsync_loader_records_total", "");
         // 30 records read, and the 4 early batches (2 tables × 2 partitions at
         // least) answered: the later ones are in the slow loads now.
         if records >= 30.0 && attempts >= 4.0 {

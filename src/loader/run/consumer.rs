@@ -5,7 +5,7 @@
 //! rebalance callbacks run there. Before partitions are revoked,
 //! [`Ctx::pre_rebalance`] hands them to the runtime (through the reader's
 //! channel, behind the records read before) and waits, up to
-//! [`REVOKE_WAIT`], while the runtime drains their in-flight batches and
+//! [`REVOKE_WAIT`], while the runtime loads their sealed batches and
 //! publishes their durable positions; it then commits those positions
 //! (synchronously) with their batch plans, so the new owner reads again from
 //! the first record that is not durable and cuts the planned batches where
@@ -28,8 +28,8 @@ use crate::kafka::property;
 /// `(topic, partition)`.
 pub type Tp = (String, i32);
 
-/// How long the runtime may take to drain revoked partitions' in-flight
-/// batches (a StarRocks that does not answer must not stall the group).
+/// How long the runtime may take to load revoked partitions' sealed batches
+/// (a StarRocks that does not answer must not stall the group).
 pub const REVOKE_DRAIN: Duration = Duration::from_secs(30);
 /// How long the rebalance callback waits for the runtime.
 pub const REVOKE_WAIT: Duration = Duration::from_secs(35);

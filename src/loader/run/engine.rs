@@ -82,11 +82,11 @@ pub(super) struct Engine {
     rx: Option<tokio::sync::mpsc::Receiver<Item>>,
     /// The reader's side, until `run` starts it.
     tx: Option<tokio::sync::mpsc::Sender<Item>>,
-    /// The first half of JSON records, for the reader.
-    preparer: Option<Preparer>,
+    /// The first half of JSON records, for the reader (taken by `run`).
+    json_preparer: Option<Preparer>,
     pub(super) codec: Codec,
     /// The first half for Avro records (after the registry).
-    pub(super) decoder: Preparer,
+    pub(super) avro_preparer: Preparer,
     pub(super) offsets: Offsets,
     pub(super) plans: Plans,
     pub(super) planlog: PlanLog,
@@ -144,8 +144,9 @@ impl Engine {
         );
         // JSON records are prepared on the reader thread; Avro ones need the
         // registry (async) and are prepared by the runtime after it.
-        let decoder = Preparer::new(Decoder::new(convert_config.clone()), Arc::clone(&config));
-        let preparer = (lc.format == DataFormat::Json)
+        let avro_preparer =
+            Preparer::new(Decoder::new(convert_config.clone()), Arc::clone(&config));
+        let json_preparer = (lc.format == DataFormat::Json)
             .then(|| Preparer::new(Decoder::new(convert_config), Arc::clone(&config)));
         let fe_url = if http.starts_with("http://") || http.starts_with("https://") {
             http
@@ -206,9 +207,9 @@ impl Engine {
             consumer: Arc::new(consumer),
             rx: Some(rx),
             tx: Some(tx),
-            preparer,
+            json_preparer,
             codec,
-            decoder,
+            avro_preparer,
             offsets: Offsets::new(),
             plans: Plans::default(),
             planlog,
@@ -242,7 +243,7 @@ impl Engine {
         let reader = Reader::start(
             Arc::clone(&self.consumer),
             tx,
-            self.preparer.take(),
+            self.json_preparer.take(),
             Arc::clone(&self.metrics),
         )
         .map_err(|e| Error::Internal(format!("reader thread: {e}")))?;

@@ -1,7 +1,7 @@
 //! The reader thread: polls the group consumer, prepares JSON records ahead
 //! of the runtime ([`super::prepare`]) and hands them over, in order, through
 //! a bounded channel; it also carries revocations to the runtime, which
-//! drains the revoked partitions' in-flight batches before the consumer gives
+//! loads the revoked partitions' sealed batches before the consumer gives
 //! them up (see [`super::consumer::Ctx`]).
 //!
 //! Decoding and converting, the costly part of a record, thus runs on its own
@@ -37,7 +37,7 @@ pub(super) enum Item {
     /// Records, in the order they were read.
     Msgs(Vec<Msg>),
     /// These partitions are about to be revoked. The runtime drains their
-    /// in-flight batches, publishes their durable positions for the revoke
+    /// sealed batches, publishes their durable positions for the revoke
     /// commit, forgets them, and then answers on `done`.
     Revoke {
         /// The partitions.

@@ -87,7 +87,7 @@ impl Engine {
                     key: key.as_deref(),
                     value: Some(&text),
                 };
-                let p = self.decoder.prepare(&rec);
+                let p = self.avro_preparer.prepare(&rec);
                 decoded = Some((text, key));
                 p
             }
