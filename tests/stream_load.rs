@@ -386,12 +386,16 @@ async fn captured_events_converted_batched_and_loaded() {
                 raw.add(pos, &fp, &[] as &[Value], now).expect("add");
             }
             Decoded::Event(e) => {
-                let rows: Vec<_> = e.mirror.iter().map(|m| &m.values).collect();
+                let rows: Vec<&str> = e.mirror.iter().map(|m| m.json.as_str()).collect();
                 mirror
-                    .add(pos, e.schema.fingerprint(), &rows, now)
+                    .add_json(pos, e.schema.fingerprint(), &rows, now)
                     .expect("add");
-                let raw_rows: Vec<Value> = e.raw.iter().map(|r| r.to_json()).collect();
-                raw.add(pos, e.schema.fingerprint(), &raw_rows, now)
+                let mut raw_row = String::new();
+                if let Some(r) = &e.raw {
+                    r.write_json(&mut raw_row);
+                }
+                let raw_rows: Vec<&str> = e.raw.iter().map(|_| raw_row.as_str()).collect();
+                raw.add_json(pos, e.schema.fingerprint(), &raw_rows, now)
                     .expect("add");
             }
         }

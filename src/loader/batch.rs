@@ -208,6 +208,34 @@ impl Batch {
         rows: &[R],
         now: Instant,
     ) -> Result<(), AddError> {
+        self.add_with(pos, fingerprint, rows.len(), now, |i, body| {
+            serde_json::to_writer(body, &rows[i]).map_err(|e| e.to_string())
+        })
+    }
+
+    /// [`Batch::add`] for rows already written as JSON objects (the caller
+    /// vouches for the text: it goes into the body as it is).
+    pub fn add_json(
+        &mut self,
+        pos: Position<'_>,
+        fingerprint: &str,
+        rows: &[&str],
+        now: Instant,
+    ) -> Result<(), AddError> {
+        self.add_with(pos, fingerprint, rows.len(), now, |i, body| {
+            body.extend_from_slice(rows[i].as_bytes());
+            Ok(())
+        })
+    }
+
+    fn add_with(
+        &mut self,
+        pos: Position<'_>,
+        fingerprint: &str,
+        count: usize,
+        now: Instant,
+        mut write: impl FnMut(usize, &mut Vec<u8>) -> Result<(), String>,
+    ) -> Result<(), AddError> {
         if let Some(o) = &self.open {
             if o.fingerprint != fingerprint {
                 return Err(AddError::SchemaChanged {
@@ -230,21 +258,21 @@ impl Batch {
                     last: o.last,
                 });
             }
-            if self.rows + rows.len() > self.limits.max_rows && !rows.is_empty() {
+            if self.rows + count > self.limits.max_rows && count > 0 {
                 return Err(AddError::Full {
                     table: self.table.clone(),
                 });
             }
         }
         let mark = self.body.len();
-        for row in rows {
+        for i in 0..count {
             self.body
                 .push(if self.body.is_empty() { b'[' } else { b',' });
-            if let Err(e) = serde_json::to_writer(&mut self.body, row) {
+            if let Err(reason) = write(i, &mut self.body) {
                 self.body.truncate(mark);
                 return Err(AddError::Serialize {
                     table: self.table.clone(),
-                    reason: e.to_string(),
+                    reason,
                 });
             }
         }
@@ -257,7 +285,7 @@ impl Batch {
                 table: self.table.clone(),
             });
         }
-        self.rows += rows.len();
+        self.rows += count;
         match &mut self.open {
             Some(o) => o.last = pos.offset,
             None => {

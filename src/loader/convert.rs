@@ -40,17 +40,19 @@
 
 mod bytes;
 mod envelope;
+mod row;
 mod schema;
 mod temporal;
 mod value;
 
 pub use envelope::{
-    Decoded, Decoder, Event, MirrorOp, MirrorRow, Op, Parsed, RawRow, Record, TableOptions,
+    Decoded, Decoder, Event, MirrorOp, MirrorRow, Op, Parsed, RawRow, Record, Source, TableOptions,
     OP_COLUMN, RAW_COLUMNS,
 };
+pub use row::JsonText;
 pub use schema::{Column, RowSchema, Semantic, TimeUnit};
 pub use temporal::TimeZone;
-pub use value::{convert_row, convert_value, Cell, Row};
+pub use value::{convert_value, Cell};
 
 /// The placeholder Debezium's PostgreSQL connector sends for an unchanged
 /// TOASTed value (`unavailable.value.placeholder`).

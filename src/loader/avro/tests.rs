@@ -114,10 +114,22 @@ fn captured_records_load_the_same_rows_through_the_convert_decoder() {
             let (Decoded::Event(a_ev), Decoded::Event(j_ev)) = (from_avro, from_json) else {
                 panic!("not events");
             };
-            assert_eq!(a_ev.mirror, j_ev.mirror);
+            // The same values; number texts may differ (`-3.4E38` / `-3.4e+38`).
+            let mirror = |e: &crate::loader::convert::Event| {
+                e.mirror
+                    .iter()
+                    .map(|m| (m.op, m.values(), m.unavailable.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(mirror(&a_ev), mirror(&j_ev));
             assert_eq!(a_ev.schema.fingerprint(), j_ev.schema.fingerprint());
             let raw = |e: &crate::loader::convert::Event| {
-                e.raw.as_ref().map(|r| (r.before.clone(), r.after.clone()))
+                e.raw.as_ref().map(|r| {
+                    let image = |t: &Option<crate::loader::convert::JsonText>| {
+                        t.as_ref().map(|t| t.value())
+                    };
+                    (image(&r.before), image(&r.after))
+                })
             };
             assert_eq!(raw(&a_ev), raw(&j_ev));
         }

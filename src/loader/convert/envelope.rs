@@ -2,16 +2,18 @@
 //! record into mirror rows and a raw change-log row, with a cache of parsed
 //! inline schemas keyed by their exact text (pure; no clock, no I/O).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::row::{object_of, push_quoted, Cells, Fields, JsonText};
 use super::schema::RowSchema;
 use super::temporal::format_datetime;
-use super::value::{convert_row_owned, Row};
 use super::{Config, Error, Result};
 
 /// The pseudo-column that tells StarRocks upsert (0) or delete (1).
@@ -114,11 +116,18 @@ pub struct MirrorRow {
     /// Upsert or delete.
     pub op: MirrorOp,
     /// The JSON object to load, `__op` included.
-    pub values: Map<String, Value>,
+    pub json: JsonText,
     /// Columns left out because the source did not send them (unchanged
     /// TOASTed): load this row with partial update over the present columns,
     /// or fill them from the previous value. Empty for deletes.
     pub unavailable: Vec<String>,
+}
+
+impl MirrorRow {
+    /// The row's members, `__op` included (parsed from [`MirrorRow::json`]).
+    pub fn values(&self) -> Map<String, Value> {
+        self.json.object()
+    }
 }
 
 /// One row for the raw change-log table.
@@ -127,9 +136,9 @@ pub struct RawRow {
     /// The op.
     pub op: Op,
     /// Converted `before` (unavailable values as the placeholder text).
-    pub before: Option<Value>,
+    pub before: Option<JsonText>,
     /// Converted `after` (unavailable values as the placeholder text).
-    pub after: Option<Value>,
+    pub after: Option<JsonText>,
     /// Position in the source log, sortable within one source:
     /// `pg:<lsn, 20 digits>` or `mysql:<binlog file>:<pos, 20 digits>:<row, 10 digits>`
     /// (empty when the source struct has neither).
@@ -148,38 +157,45 @@ pub struct RawRow {
 impl RawRow {
     /// The JSON object to load, keyed by [`RAW_COLUMNS`].
     pub fn to_json(&self) -> Value {
-        let mut m = Map::with_capacity(RAW_COLUMNS.len());
-        let [op, before, after, pos, time, topic, partition, offset] = RAW_COLUMNS;
-        m.insert(op.into(), Value::from(self.op.code()));
-        m.insert(before.into(), self.before.clone().unwrap_or(Value::Null));
-        m.insert(after.into(), self.after.clone().unwrap_or(Value::Null));
-        m.insert(pos.into(), Value::from(self.source_position.as_str()));
-        m.insert(
-            time.into(),
-            self.event_time.clone().map_or(Value::Null, Value::String),
-        );
-        m.insert(topic.into(), Value::from(self.topic.as_str()));
-        m.insert(partition.into(), Value::from(self.partition));
-        m.insert(offset.into(), Value::from(self.offset));
-        Value::Object(m)
+        let mut out = String::new();
+        self.write_json(&mut out);
+        serde_json::from_str(&out).unwrap_or(Value::Null)
     }
-}
 
-/// Serializes as [`RawRow::to_json`] does, without copying the row images.
-impl serde::Serialize for RawRow {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
+    /// Appends the JSON object to load, keyed by [`RAW_COLUMNS`], to `out`.
+    pub fn write_json(&self, out: &mut String) {
         let [op, before, after, pos, time, topic, partition, offset] = RAW_COLUMNS;
-        let mut m = s.serialize_map(Some(RAW_COLUMNS.len()))?;
-        m.serialize_entry(op, self.op.code())?;
-        m.serialize_entry(before, &self.before)?;
-        m.serialize_entry(after, &self.after)?;
-        m.serialize_entry(pos, &self.source_position)?;
-        m.serialize_entry(time, &self.event_time)?;
-        m.serialize_entry(topic, &self.topic)?;
-        m.serialize_entry(partition, &self.partition)?;
-        m.serialize_entry(offset, &self.offset)?;
-        m.end()
+        fn image(t: &Option<JsonText>) -> &str {
+            t.as_ref().map_or("null", JsonText::as_str)
+        }
+        out.push('{');
+        push_quoted(out, op);
+        out.push(':');
+        push_quoted(out, self.op.code());
+        for (name, value) in [(before, image(&self.before)), (after, image(&self.after))] {
+            out.push(',');
+            push_quoted(out, name);
+            out.push(':');
+            out.push_str(value);
+        }
+        for (name, value) in [
+            (pos, Some(self.source_position.as_str())),
+            (time, self.event_time.as_deref()),
+            (topic, Some(self.topic.as_str())),
+        ] {
+            out.push(',');
+            push_quoted(out, name);
+            out.push(':');
+            match value {
+                Some(v) => push_quoted(out, v),
+                None => out.push_str("null"),
+            }
+        }
+        let _ = write!(
+            out,
+            ",\"{partition}\":{},\"{offset}\":{}}}",
+            self.partition, self.offset
+        );
     }
 }
 
@@ -190,29 +206,69 @@ struct Top<'a> {
     #[serde(borrow, default)]
     payload: Option<&'a RawValue>,
     #[serde(borrow, default)]
-    before: Option<&'a RawValue>,
+    before: Option<Fields<'a>>,
     #[serde(borrow, default)]
-    after: Option<&'a RawValue>,
+    after: Option<Fields<'a>>,
     #[serde(borrow, default)]
-    source: Option<&'a RawValue>,
-    #[serde(default)]
-    op: Option<String>,
+    source: Option<Source<'a>>,
+    #[serde(borrow, default)]
+    op: Option<Cow<'a, str>>,
     #[serde(default)]
     ts_ms: Option<i64>,
 }
 
+/// The envelope (the JsonConverter's `payload`, or the value itself).
 #[derive(Debug, Deserialize, Default)]
-struct Payload {
-    #[serde(default)]
-    before: Option<Map<String, Value>>,
-    #[serde(default)]
-    after: Option<Map<String, Value>>,
-    #[serde(default)]
-    source: Option<Map<String, Value>>,
-    #[serde(default)]
-    op: Option<String>,
+struct Body<'a> {
+    #[serde(borrow, default)]
+    before: Option<Fields<'a>>,
+    #[serde(borrow, default)]
+    after: Option<Fields<'a>>,
+    #[serde(borrow, default)]
+    source: Option<Source<'a>>,
+    #[serde(borrow, default)]
+    op: Option<Cow<'a, str>>,
     #[serde(default)]
     ts_ms: Option<i64>,
+}
+
+/// The envelope's `source` block: where the event comes from.
+#[derive(Debug, Deserialize, Default)]
+pub struct Source<'a> {
+    /// `postgresql`, `mysql`, ...
+    #[serde(borrow, default)]
+    pub connector: Option<Cow<'a, str>>,
+    /// Database.
+    #[serde(borrow, default)]
+    pub db: Option<Cow<'a, str>>,
+    /// Schema (PostgreSQL).
+    #[serde(borrow, default)]
+    pub schema: Option<Cow<'a, str>>,
+    /// Table.
+    #[serde(borrow, default)]
+    pub table: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    lsn: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    file: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pos: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    row: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    ts_ms: Option<&'a RawValue>,
+}
+
+/// An integer member (anything else counts as absent).
+fn integer(v: Option<&RawValue>) -> Option<i64> {
+    v.and_then(|v| v.get().parse().ok())
+}
+
+impl Source<'_> {
+    /// PostgreSQL's log sequence number.
+    pub fn lsn(&self) -> Option<i64> {
+        integer(self.lsn)
+    }
 }
 
 fn located(rec: &Record<'_>, e: Error) -> Error {
@@ -231,16 +287,6 @@ fn malformed(what: &'static str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn part<T: serde::de::DeserializeOwned>(
-    raw: Option<&RawValue>,
-    what: &'static str,
-) -> Result<Option<T>> {
-    raw.map(|r| serde_json::from_str::<Option<T>>(r.get()))
-        .transpose()
-        .map(Option::flatten)
-        .map_err(|e| malformed(what, e))
-}
-
 /// Decodes records; keeps the inline schemas it has parsed.
 #[derive(Debug, Default)]
 pub struct Decoder {
@@ -252,15 +298,15 @@ pub struct Decoder {
 
 /// A record's envelope, read, before it becomes rows ([`Decoder::parse`]).
 #[derive(Debug)]
-pub struct Parsed {
+pub struct Parsed<'a> {
     schema: Arc<RowSchema>,
-    payload: Payload,
+    body: Body<'a>,
 }
 
-impl Parsed {
+impl<'a> Parsed<'a> {
     /// The envelope's `source` block.
-    pub fn source(&self) -> Option<&Map<String, Value>> {
-        self.payload.source.as_ref()
+    pub fn source(&self) -> Option<&Source<'a>> {
+        self.body.source.as_ref()
     }
 
     /// The row schema.
@@ -295,13 +341,17 @@ impl Decoder {
     /// The first step of [`Decoder::decode`]: the envelope and its schema
     /// (`None`: a tombstone). The caller may look at the source block, then
     /// make the rows with [`Decoder::rows`].
-    pub fn parse(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Option<Parsed>> {
+    pub fn parse<'a>(
+        &mut self,
+        rec: &Record<'a>,
+        opts: &TableOptions,
+    ) -> Result<Option<Parsed<'a>>> {
         self.parse_inner(rec, opts).map_err(|e| located(rec, e))
     }
 
     /// The second step of [`Decoder::decode`]: the rows of a parsed record.
-    pub fn rows(&self, rec: &Record<'_>, opts: &TableOptions, p: Parsed) -> Result<Decoded> {
-        self.build(rec, opts, p.schema, p.payload)
+    pub fn rows(&self, rec: &Record<'_>, opts: &TableOptions, p: Parsed<'_>) -> Result<Decoded> {
+        self.build(rec, opts, p.schema, p.body)
             .map_err(|e| located(rec, e))
     }
 
@@ -328,37 +378,42 @@ impl Decoder {
         Ok(rs)
     }
 
-    fn parse_inner(&mut self, rec: &Record<'_>, opts: &TableOptions) -> Result<Option<Parsed>> {
+    fn parse_inner<'a>(
+        &mut self,
+        rec: &Record<'a>,
+        opts: &TableOptions,
+    ) -> Result<Option<Parsed<'a>>> {
         let text = match rec.value {
             None => return Ok(None),
             Some(t) if t.trim() == "null" || t.trim().is_empty() => return Ok(None),
             Some(t) => t,
         };
-        let top: Top<'_> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
-        let (schema, payload) = match (top.schema, top.payload) {
+        let top: Top<'a> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
+        let (schema, body) = match (top.schema, top.payload) {
             (schema, Some(p)) if schema.is_some() || top.op.is_none() => {
-                let payload: Option<Payload> = part(Some(p), "payload")?;
-                let Some(payload) = payload else {
+                let body: Option<Body<'a>> =
+                    serde_json::from_str(p.get()).map_err(|e| malformed("payload", e))?;
+                let Some(body) = body else {
                     return Ok(None);
                 };
                 let schema = match schema {
                     Some(s) if s.get() != "null" => self.row_schema(s)?,
                     _ => self.described(rec, opts)?,
                 };
-                (schema, payload)
+                (schema, body)
             }
             _ => {
-                let payload = Payload {
-                    before: part(top.before, "before")?,
-                    after: part(top.after, "after")?,
-                    source: part(top.source, "source")?,
+                let body = Body {
+                    before: top.before,
+                    after: top.after,
+                    source: top.source,
                     op: top.op,
                     ts_ms: top.ts_ms,
                 };
-                (self.described(rec, opts)?, payload)
+                (self.described(rec, opts)?, body)
             }
         };
-        Ok(Some(Parsed { schema, payload }))
+        Ok(Some(Parsed { schema, body }))
     }
 
     fn described(&self, rec: &Record<'_>, opts: &TableOptions) -> Result<Arc<RowSchema>> {
@@ -372,11 +427,11 @@ impl Decoder {
         rec: &Record<'_>,
         opts: &TableOptions,
         schema: Arc<RowSchema>,
-        p: Payload,
+        p: Body<'_>,
     ) -> Result<Decoded> {
         let code = p.op.unwrap_or_default();
         let op = Op::from_code(&code).ok_or_else(|| Error::Envelope {
-            op: code.clone(),
+            op: code.to_string(),
             reason: "not one of c, u, d, r, t".into(),
         })?;
         // The key's field names matter to updates (key change) and deletes only.
@@ -387,22 +442,23 @@ impl Decoder {
         };
         let keys = keys.as_deref();
         let need = |side: &'static str| Error::Envelope {
-            op: code.clone(),
+            op: code.to_string(),
             reason: format!("{side} is missing"),
         };
         let cfg = &self.config;
         let before = p
             .before
-            .map(|m| convert_row_owned(&schema, m, cfg))
+            .map(|m| Cells::convert(&schema, m, cfg))
             .transpose()?;
         let after = p
             .after
-            .map(|m| convert_row_owned(&schema, m, cfg))
+            .map(|m| Cells::convert(&schema, m, cfg))
             .transpose()?;
+        let placeholder = cfg.unavailable_placeholder();
         let raw = opts.raw.then(|| RawRow {
             op,
-            before: before.as_ref().map(|r| self.raw_image(r)),
-            after: after.as_ref().map(|r| self.raw_image(r)),
+            before: before.as_ref().map(|r| r.image(placeholder)),
+            after: after.as_ref().map(|r| r.image(placeholder)),
             source_position: p.source.as_ref().map(source_position).unwrap_or_default(),
             event_time: event_time(p.source.as_ref(), p.ts_ms),
             topic: rec.topic.to_string(),
@@ -412,19 +468,23 @@ impl Decoder {
         let mut mirror = Vec::new();
         if opts.mirror {
             match op {
-                Op::Create | Op::Read => mirror.push(upsert(after.ok_or_else(|| need("after"))?)),
+                Op::Create | Op::Read => {
+                    mirror.push(upsert(after.as_ref().ok_or_else(|| need("after"))?))
+                }
                 Op::Update => {
-                    let after = after.ok_or_else(|| need("after"))?;
+                    let after = after.as_ref().ok_or_else(|| need("after"))?;
                     if let (Some(b), Some(k)) = (&before, keys) {
-                        if key_changed(b, &after, k) {
+                        if key_changed(b, after, k) {
                             mirror.push(delete(b, Some(k), &code)?);
                         }
                     }
                     mirror.push(upsert(after));
                 }
-                Op::Delete => {
-                    mirror.push(delete(&before.ok_or_else(|| need("before"))?, keys, &code)?)
-                }
+                Op::Delete => mirror.push(delete(
+                    before.as_ref().ok_or_else(|| need("before"))?,
+                    keys,
+                    &code,
+                )?),
                 Op::Truncate => {}
             }
         }
@@ -434,17 +494,6 @@ impl Decoder {
             mirror,
             raw,
         })))
-    }
-
-    fn raw_image(&self, row: &Row) -> Value {
-        let mut m = row.values.clone();
-        for c in &row.unavailable {
-            m.insert(
-                c.clone(),
-                Value::from(self.config.unavailable_placeholder()),
-            );
-        }
-        Value::Object(m)
     }
 }
 
@@ -466,72 +515,73 @@ fn key_columns(key: &str) -> Result<Option<Vec<String>>> {
     }
 }
 
-fn key_changed(before: &Row, after: &Row, keys: &[String]) -> bool {
+fn key_changed(before: &Cells<'_>, after: &Cells<'_>, keys: &[String]) -> bool {
     keys.iter().any(|k| {
-        let b = before.values.get(k);
         // A key absent from before (replica identity without it) says nothing.
-        b.is_some_and(|b| !b.is_null() && Some(b) != after.values.get(k))
+        let Some(Some(b)) = before.get(k).filter(|b| *b != Some("null")) else {
+            return false;
+        };
+        match after.get(k).flatten() {
+            Some(a) if a == b => false,
+            // The same value may be written two ways (escapes): compare values.
+            Some(a) => {
+                serde_json::from_str::<Value>(a).ok() != serde_json::from_str::<Value>(b).ok()
+            }
+            None => true,
+        }
     })
 }
 
-fn upsert(row: Row) -> MirrorRow {
-    let mut values = row.values;
-    values.insert(OP_COLUMN.into(), Value::from(0));
+fn upsert(row: &Cells<'_>) -> MirrorRow {
     MirrorRow {
         op: MirrorOp::Upsert,
-        values,
-        unavailable: row.unavailable,
+        json: row.upsert(OP_COLUMN, 0),
+        unavailable: row.unavailable(),
     }
 }
 
 /// The delete row: the key columns of `before` (all of `before` when the key
 /// is unknown: StarRocks reads only the primary key of a delete).
-fn delete(before: &Row, keys: Option<&[String]>, code: &str) -> Result<MirrorRow> {
-    let mut values = Map::new();
-    match keys {
+fn delete(before: &Cells<'_>, keys: Option<&[String]>, code: &str) -> Result<MirrorRow> {
+    let json = match keys {
         Some(keys) => {
+            let mut members = Vec::with_capacity(keys.len());
             for k in keys {
                 let v = before
-                    .values
                     .get(k)
-                    .filter(|v| !v.is_null())
+                    .flatten()
+                    .filter(|v| *v != "null")
                     .ok_or_else(|| Error::Envelope {
                         op: code.to_string(),
                         reason: format!("key column {k} missing from before"),
                     })?;
-                values.insert(k.clone(), v.clone());
+                members.push((k.as_str(), v));
             }
+            object_of(members, OP_COLUMN, 1)
         }
-        None => values = before.values.clone(),
-    }
-    values.insert(OP_COLUMN.into(), Value::from(1));
+        None => before.upsert(OP_COLUMN, 1),
+    };
     Ok(MirrorRow {
         op: MirrorOp::Delete,
-        values,
+        json,
         unavailable: Vec::new(),
     })
 }
 
-fn source_position(src: &Map<String, Value>) -> String {
-    if let Some(lsn) = src.get("lsn").and_then(Value::as_i64) {
+fn source_position(src: &Source<'_>) -> String {
+    if let Some(lsn) = src.lsn() {
         return format!("pg:{lsn:020}");
     }
-    match (
-        src.get("file").and_then(Value::as_str),
-        src.get("pos").and_then(Value::as_i64),
-    ) {
+    match (src.file.as_deref(), integer(src.pos)) {
         (Some(file), Some(pos)) => {
-            let row = src.get("row").and_then(Value::as_i64).unwrap_or(0);
+            let row = integer(src.row).unwrap_or(0);
             format!("mysql:{file}:{pos:020}:{row:010}")
         }
         _ => String::new(),
     }
 }
 
-fn event_time(src: Option<&Map<String, Value>>, ts_ms: Option<i64>) -> Option<String> {
-    let ms = src
-        .and_then(|s| s.get("ts_ms"))
-        .and_then(Value::as_i64)
-        .or(ts_ms)?;
+fn event_time(src: Option<&Source<'_>>, ts_ms: Option<i64>) -> Option<String> {
+    let ms = src.and_then(|s| integer(s.ts_ms)).or(ts_ms)?;
     format_datetime(ms.checked_mul(1000)?, "ts_ms").ok()
 }

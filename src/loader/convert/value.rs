@@ -1,11 +1,10 @@
 //! One Debezium value into its StarRocks Stream Load JSON form, by semantic
-//! type, and whole rows (`before`/`after` objects) into converted rows with
-//! the list of unavailable (unchanged TOASTed) columns (pure).
+//! type (pure). Whole rows are `row`'s.
 
 use serde_json::{Map, Value};
 
 use super::bytes::{bits_value, decimal_text, decode_base64, hex};
-use super::schema::{Column, RowSchema, Semantic, TimeUnit};
+use super::schema::{Column, Semantic, TimeUnit};
 use super::temporal::{format_date, format_datetime, format_time, parse_zoned, MICROS_PER_SEC};
 use super::{BytesMode, Config, Error};
 
@@ -17,68 +16,6 @@ pub enum Cell {
     /// `__debezium_unavailable_value`: PostgreSQL did not send this unchanged
     /// TOASTed value. Never write it; keep the previous value.
     Unavailable,
-}
-
-/// A converted `before` or `after` row.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Row {
-    /// Converted values by column, in event order, without unavailable ones.
-    pub values: Map<String, Value>,
-    /// Columns whose value was unavailable (unchanged TOASTed), in event order.
-    pub unavailable: Vec<String>,
-}
-
-/// Converts a `before`/`after` object with `schema`; columns missing from the
-/// schema (schemaless descriptions need not be complete) are kept as they are.
-pub fn convert_row(
-    schema: &RowSchema,
-    row: &Map<String, Value>,
-    cfg: &Config,
-) -> Result<Row, Error> {
-    let mut out = Row {
-        values: Map::with_capacity(row.len() + 1),
-        unavailable: Vec::new(),
-    };
-    for (i, (name, v)) in row.iter().enumerate() {
-        let cell = match schema.column(name, i) {
-            Some(col) => convert_value(&col.semantic, v, cfg, name)?,
-            None => convert_value(&Semantic::Any, v, cfg, name)?,
-        };
-        match cell {
-            Cell::Value(v) => {
-                out.values.insert(name.clone(), v);
-            }
-            Cell::Unavailable => out.unavailable.push(name.clone()),
-        }
-    }
-    Ok(out)
-}
-
-/// [`convert_row`] on a row the caller gives up: values are converted in
-/// place (no second map), unavailable ones taken out.
-pub(crate) fn convert_row_owned(
-    schema: &RowSchema,
-    mut row: Map<String, Value>,
-    cfg: &Config,
-) -> Result<Row, Error> {
-    let mut unavailable = Vec::new();
-    for (i, (name, v)) in row.iter_mut().enumerate() {
-        let cell = match schema.column(name, i) {
-            Some(col) => convert_value(&col.semantic, v, cfg, name)?,
-            None => convert_value(&Semantic::Any, v, cfg, name)?,
-        };
-        match cell {
-            Cell::Value(c) => *v = c,
-            Cell::Unavailable => unavailable.push(name.clone()),
-        }
-    }
-    for c in &unavailable {
-        row.shift_remove(c);
-    }
-    Ok(Row {
-        values: row,
-        unavailable,
-    })
 }
 
 fn kind(v: &Value) -> &'static str {

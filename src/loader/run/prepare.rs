@@ -10,8 +10,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::value::RawValue;
-
 use super::route::{self, Targets};
 use crate::config::Config;
 use crate::loader::convert::{Decoded, Decoder, Event, Record, TableOptions};
@@ -37,12 +35,11 @@ pub(super) struct Ready {
     pub(super) source: TableId,
     /// Where its rows go.
     pub(super) targets: Targets,
-    /// The converted event.
+    /// The converted event (its mirror rows are JSON already; its raw row
+    /// taken out into `raw_json`).
     pub(super) ev: Box<Event>,
-    /// `ev.mirror` rows as JSON, in order (used unless the gate projects).
-    pub(super) mirror_json: Vec<Box<RawValue>>,
-    /// `ev.raw` as JSON.
-    pub(super) raw_json: Option<Box<RawValue>>,
+    /// The raw change-log row as JSON.
+    pub(super) raw_json: Option<String>,
 }
 
 /// Does the first half; keeps the decoder's schema cache and the routes of
@@ -110,28 +107,20 @@ impl Preparer {
             raw: targets.raw.is_some(),
             ..TableOptions::default()
         };
-        let ev = match self.decoder.rows(rec, &opts, parsed) {
+        let mut ev = match self.decoder.rows(rec, &opts, parsed) {
             Ok(Decoded::Event(ev)) => ev,
             Ok(Decoded::Tombstone) => return Prepared::Tombstone,
             Err(e) => return Prepared::Bad(e.to_string()),
         };
-        let mut mirror_json = Vec::with_capacity(ev.mirror.len());
-        for row in &ev.mirror {
-            match serde_json::value::to_raw_value(&row.values) {
-                Ok(j) => mirror_json.push(j),
-                Err(e) => return Prepared::Bad(format!("mirror row not serializable: {e}")),
-            }
-        }
-        let raw_json = match ev.raw.as_ref().map(serde_json::value::to_raw_value) {
-            None => None,
-            Some(Ok(j)) => Some(j),
-            Some(Err(e)) => return Prepared::Bad(format!("raw row not serializable: {e}")),
-        };
+        let raw_json = ev.raw.take().map(|r| {
+            let mut out = String::with_capacity(text.len());
+            r.write_json(&mut out);
+            out
+        });
         Prepared::Event(Box::new(Ready {
             source,
             targets,
             ev,
-            mirror_json,
             raw_json,
         }))
     }

@@ -3,11 +3,10 @@
 //! then backpressure, the schema signal, the gate, truncate, rows into
 //! batches — or quarantine, or skip.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::codec::DecodeError;
@@ -121,7 +120,6 @@ impl Engine {
             source,
             targets,
             mut ev,
-            mirror_json,
             raw_json,
         } = ready;
         let mirror_name = targets.mirror.as_ref().map(ToString::to_string);
@@ -167,8 +165,8 @@ impl Engine {
             ev.schema.columns().iter().map(|c| c.name.clone()).collect()
         };
         let mut keep: Option<std::collections::BTreeSet<String>> = None;
-        // The serialized rows hold unless the gate projects them.
-        let mut projected = false;
+        // The rows as converted, unless the gate projects them.
+        let mut projected: Option<Vec<Map<String, Value>>> = None;
         if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
             let cached = self
                 .admissions
@@ -208,16 +206,18 @@ impl Engine {
                     renamed: moved,
                 } => {
                     let mut n = 0u64;
+                    let mut rows = Vec::with_capacity(ev.mirror.len());
                     for row in &mut ev.mirror {
+                        let mut values = row.values();
                         for d in &dropped {
-                            if row.values.remove(d).is_some() {
+                            if values.remove(d).is_some() {
                                 n += 1;
                             }
                         }
                         row.unavailable.retain(|c| !dropped.contains(c));
                         for (from, to) in &moved {
-                            if let Some(v) = row.values.shift_remove(from) {
-                                row.values.insert(to.clone(), v);
+                            if let Some(v) = values.shift_remove(from) {
+                                values.insert(to.clone(), v);
                             }
                             for c in &mut row.unavailable {
                                 if c == from {
@@ -225,13 +225,14 @@ impl Engine {
                                 }
                             }
                         }
+                        rows.push(values);
                     }
                     renamed = moved;
                     if n > 0 {
                         self.metrics.record_dropped_columns(name, n);
                         self.summary.dropped_columns += n;
                     }
-                    projected = true;
+                    projected = Some(rows);
                     keep = Some(k);
                 }
             }
@@ -280,7 +281,12 @@ impl Engine {
                 topic.to_string(),
                 partition,
             );
-            let added = match mode_of(&ev) {
+            let rows = match mirror_rows(&ev, projected.as_deref()) {
+                Ok(rows) => rows,
+                Err(e) => return self.add_failed(m, e).await,
+            };
+            let rows: Vec<&str> = rows.iter().map(AsRef::as_ref).collect();
+            let added = match mode_of(&ev, projected.as_deref()) {
                 Mode::Full => self.add(
                     &key,
                     mirror,
@@ -288,7 +294,7 @@ impl Engine {
                     &|| Some(full_cols()),
                     false,
                     pos,
-                    &mirror_rows(&ev, &mirror_json, projected),
+                    &rows,
                     now,
                 ),
                 Mode::Partial(cols) => {
@@ -300,7 +306,7 @@ impl Engine {
                         &|| Some(cols.clone()),
                         true,
                         pos,
-                        &mirror_rows(&ev, &mirror_json, projected),
+                        &rows,
                         now,
                     )
                 }
@@ -315,16 +321,7 @@ impl Engine {
                         None => (fp.clone(), None, false),
                     };
                     let cols = || cols.clone().or_else(|| Some(full_cols()));
-                    self.add(
-                        &key,
-                        mirror,
-                        &bfp,
-                        &cols,
-                        partial,
-                        pos,
-                        &mirror_rows(&ev, &mirror_json, projected),
-                        now,
-                    )
+                    self.add(&key, mirror, &bfp, &cols, partial, pos, &rows, now)
                 }
             };
             if let Err(e) = added {
@@ -334,16 +331,7 @@ impl Engine {
         }
         if let (Some(raw), Some(name), Some(row)) = (&targets.raw, &raw_name, &raw_json) {
             let key: SlotKey = (name.clone(), LoadTarget::Raw, topic.to_string(), partition);
-            if let Err(e) = self.add(
-                &key,
-                raw,
-                &fp,
-                &|| None,
-                false,
-                pos,
-                std::slice::from_ref(row),
-                now,
-            ) {
+            if let Err(e) = self.add(&key, raw, &fp, &|| None, false, pos, &[row.as_str()], now) {
                 return self.add_failed(m, e).await;
             }
             due.push(key);
@@ -360,7 +348,7 @@ impl Engine {
     /// Adds one event's rows to the open batch of `key`, sealing it first when
     /// the event does not fit (schema change, full).
     #[allow(clippy::too_many_arguments)]
-    fn add<R: Serialize>(
+    fn add(
         &mut self,
         key: &SlotKey,
         target: &TableId,
@@ -368,7 +356,7 @@ impl Engine {
         columns: &dyn Fn() -> Option<Vec<String>>,
         partial: bool,
         pos: Position<'_>,
-        rows: &[R],
+        rows: &[&str],
         now: Instant,
     ) -> Result<(), AddError> {
         let generation = self.generation(pos.topic, pos.partition);
@@ -404,7 +392,7 @@ impl Engine {
                 forced_last: None,
             });
             let was_empty = slot.batch.is_empty();
-            match slot.batch.add(pos, fingerprint, rows, now) {
+            match slot.batch.add_json(pos, fingerprint, rows, now) {
                 Ok(()) => {
                     if was_empty {
                         slot.columns = columns();
@@ -525,39 +513,43 @@ impl Engine {
     }
 }
 
-/// A mirror row for a batch: serialized ahead, or (projected) its values.
-enum RowRef<'a> {
-    Json(&'a RawValue),
-    Values(&'a Map<String, Value>),
-}
-
-impl Serialize for RowRef<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            RowRef::Json(j) => j.serialize(s),
-            RowRef::Values(v) => v.serialize(s),
-        }
-    }
-}
-
-fn mirror_rows<'a>(ev: &'a Event, json: &'a [Box<RawValue>], projected: bool) -> Vec<RowRef<'a>> {
-    if projected || json.len() != ev.mirror.len() {
-        ev.mirror
+/// The mirror rows of an event as JSON: as converted, or as projected.
+fn mirror_rows<'a>(
+    ev: &'a Event,
+    projected: Option<&[Map<String, Value>]>,
+) -> Result<Vec<Cow<'a, str>>, AddError> {
+    match projected {
+        None => Ok(ev
+            .mirror
             .iter()
-            .map(|r| RowRef::Values(&r.values))
-            .collect()
-    } else {
-        json.iter().map(|j| RowRef::Json(j)).collect()
+            .map(|r| Cow::Borrowed(r.json.as_str()))
+            .collect()),
+        Some(rows) => rows
+            .iter()
+            .map(|r| {
+                serde_json::to_string(r)
+                    .map(Cow::Owned)
+                    .map_err(|e| AddError::Serialize {
+                        table: String::new(),
+                        reason: e.to_string(),
+                    })
+            })
+            .collect(),
     }
 }
 
-fn mode_of(ev: &Event) -> Mode {
-    for r in &ev.mirror {
+/// Full rows, partial ones (the columns of the first upsert), or deletes only.
+fn mode_of(ev: &Event, projected: Option<&[Map<String, Value>]>) -> Mode {
+    for (i, r) in ev.mirror.iter().enumerate() {
         if r.op == MirrorOp::Upsert {
             if r.unavailable.is_empty() {
                 return Mode::Full;
             }
-            return Mode::Partial(r.values.keys().cloned().collect());
+            let keys = |m: &Map<String, Value>| m.keys().cloned().collect();
+            return Mode::Partial(match projected.and_then(|p| p.get(i)) {
+                Some(m) => keys(m),
+                None => keys(&r.values()),
+            });
         }
     }
     Mode::Any

@@ -11,9 +11,9 @@
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use crate::config::{Route, TargetKind};
+use crate::loader::convert::Source as ParsedSource;
 use crate::model::TableId;
 
 /// Suffix of the raw change-log table.
@@ -82,16 +82,15 @@ fn table_id<'a>(
 
 /// The source table of an envelope already parsed (its `source` block), or
 /// from the topic name as [`source_table`] does.
-pub fn source_of(source: Option<&Map<String, Value>>, topic: &str) -> Option<TableId> {
+pub fn source_of(source: Option<&ParsedSource<'_>>, topic: &str) -> Option<TableId> {
     source
         .and_then(|s| {
-            let text = |k: &str| s.get(k).and_then(Value::as_str);
             table_id(
-                text("connector"),
-                text("db"),
-                text("schema"),
-                text("table"),
-                s.get("lsn").is_some_and(|v| !v.is_null()),
+                s.connector.as_deref(),
+                s.db.as_deref(),
+                s.schema.as_deref(),
+                s.table.as_deref(),
+                s.lsn().is_some(),
             )
         })
         .or_else(|| table_from_topic(topic))
