@@ -443,6 +443,54 @@ fn schemaless_json_with_a_column_description() {
 }
 
 #[test]
+fn a_known_schema_is_recognised_not_parsed_and_decodes_the_same() {
+    // A decoder that has seen the schema takes the fast path from the second record on;
+    // a fresh decoder per record takes the full one.
+    for file in [
+        "dbserver1.public.all_types.jsonl",
+        "dbserver1.public.customers.jsonl",
+        "mdb1.inventory.customers.jsonl",
+    ] {
+        let mut shared = Decoder::default();
+        let opts = TableOptions::default();
+        for (topic, partition, offset, key, value) in records(file) {
+            let rec = Record {
+                topic: &topic,
+                partition,
+                offset,
+                key: key.as_deref(),
+                value: value.as_deref(),
+            };
+            let fast = shared.decode(&rec, &opts).expect("decode");
+            let full = Decoder::default().decode(&rec, &opts).expect("decode");
+            assert_eq!(fast, full, "{file} offset {offset}");
+        }
+    }
+    // Another member after the payload: the full path reads it; a cut record is an error.
+    let recs = records("dbserver1.public.customers.jsonl");
+    let (topic, _, _, key, value) = &recs[0];
+    let value = value.as_deref().expect("value");
+    let rec = |value: &'static str| Record {
+        topic,
+        partition: 0,
+        offset: 1,
+        key: key.as_deref(),
+        value: Some(value),
+    };
+    let text = |t: String| -> &'static str { Box::leak(t.into_boxed_str()) };
+    let mut dec = Decoder::default();
+    let opts = TableOptions::default();
+    let first = dec
+        .decode(&rec(text(value.to_string())), &opts)
+        .expect("decode");
+    let more = text(format!("{},\"x\":1}}", &value[..value.len() - 1]));
+    assert_eq!(dec.decode(&rec(more), &opts).expect("decode"), first);
+    let cut = text(value[..value.len() - 1].to_string());
+    let err = dec.decode(&rec(cut), &opts).unwrap_err();
+    assert!(err.to_string().contains("malformed value"), "{err}");
+}
+
+#[test]
 fn malformed_records_are_typed_errors() {
     let mut dec = Decoder::default();
     let opts = TableOptions::default();

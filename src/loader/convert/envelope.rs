@@ -388,6 +388,9 @@ impl Decoder {
             Some(t) if t.trim() == "null" || t.trim().is_empty() => return Ok(None),
             Some(t) => t,
         };
+        if let Some((schema, body)) = self.with_last_schema(text) {
+            return Ok(body.map(|body| Parsed { schema, body }));
+        }
         let top: Top<'a> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
         let (schema, body) = match (top.schema, top.payload) {
             (schema, Some(p)) if schema.is_some() || top.op.is_none() => {
@@ -414,6 +417,24 @@ impl Decoder {
             }
         };
         Ok(Some(Parsed { schema, body }))
+    }
+
+    /// The fast path for a record written with the last record's schema, as
+    /// the JsonConverter writes it (`{"schema":<same text>,"payload":...}`,
+    /// no spaces): the schema is recognised by comparing bytes, not parsed
+    /// again, and the payload is read once. `None`: take the full path (which
+    /// also reports what is wrong).
+    fn with_last_schema<'a>(&self, text: &'a str) -> Option<(Arc<RowSchema>, Option<Body<'a>>)> {
+        let (known, schema) = self.last.as_ref()?;
+        let rest = text
+            .strip_prefix("{\"schema\":")?
+            .strip_prefix(&**known)?
+            .strip_prefix(",\"payload\":")?;
+        // The schema text is a whole JSON value, so the same bytes here are
+        // the same schema; the payload must be followed by the closing brace.
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Option<Body<'a>>>();
+        let body = values.next()?.ok()?;
+        (rest[values.byte_offset()..].trim() == "}").then(|| (Arc::clone(schema), body))
     }
 
     fn described(&self, rec: &Record<'_>, opts: &TableOptions) -> Result<Arc<RowSchema>> {
