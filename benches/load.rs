@@ -20,6 +20,11 @@
 #[path = "../tests/loader_run/harness.rs"]
 mod harness;
 
+/// The allocator the `ddlsync` binary uses (see `src/main.rs`), so the loader
+/// here allocates as it does there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -32,9 +32,9 @@ pub(super) enum Prepared {
 #[derive(Debug)]
 pub(super) struct Ready {
     /// Source table.
-    pub(super) source: TableId,
+    pub(super) source: Arc<TableId>,
     /// Where its rows go.
-    pub(super) targets: Targets,
+    pub(super) targets: Arc<Targets>,
     /// The converted event (its mirror rows are JSON already; its raw row
     /// taken out into `raw_json`).
     pub(super) ev: Box<Event>,
@@ -47,7 +47,9 @@ pub(super) struct Ready {
 pub(super) struct Preparer {
     decoder: Decoder,
     config: Arc<Config>,
-    routes: HashMap<TableId, Targets>,
+    routes: HashMap<TableId, Arc<Targets>>,
+    /// The last record's source table (consecutive records mostly share it).
+    last_source: Option<Arc<TableId>>,
 }
 
 impl Preparer {
@@ -57,22 +59,32 @@ impl Preparer {
             decoder,
             config,
             routes: HashMap::new(),
+            last_source: None,
         }
     }
 
     /// Where rows of `source` go (empty: nowhere).
-    fn targets(&mut self, source: &TableId) -> &Targets {
+    fn targets(&mut self, source: &TableId) -> &Arc<Targets> {
         if !self.routes.contains_key(source) {
-            let t = self.config.route(source).map_or(
-                Targets {
-                    mirror: None,
-                    raw: None,
-                },
-                |r| Targets::of(&r),
-            );
-            self.routes.insert(source.clone(), t);
+            let t = self
+                .config
+                .route(source)
+                .map_or_else(Targets::default, |r| Targets::of(&r));
+            self.routes.insert(source.clone(), Arc::new(t));
         }
         &self.routes[source]
+    }
+
+    /// `source`, shared with the last record's when it is the same table.
+    fn shared(&mut self, source: TableId) -> Arc<TableId> {
+        match &self.last_source {
+            Some(last) if **last == source => Arc::clone(last),
+            _ => {
+                let s = Arc::new(source);
+                self.last_source = Some(Arc::clone(&s));
+                s
+            }
+        }
     }
 
     /// Prepares the record whose value is the envelope JSON `rec.value`.
@@ -98,10 +110,11 @@ impl Preparer {
         let Some(source) = route::source_of(parsed.source(), rec.topic) else {
             return Prepared::Bad(not_an_envelope(text));
         };
-        let targets = self.targets(&source).clone();
+        let targets = Arc::clone(self.targets(&source));
         if targets.is_empty() {
             return Prepared::Unrouted;
         }
+        let source = self.shared(source);
         let opts = TableOptions {
             mirror: targets.mirror.is_some(),
             raw: targets.raw.is_some(),

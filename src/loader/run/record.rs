@@ -122,9 +122,8 @@ impl Engine {
             mut ev,
             raw_json,
         } = ready;
-        let mirror_name = targets.mirror.as_ref().map(ToString::to_string);
-        let raw_name = targets.raw.as_ref().map(ToString::to_string);
-        let names: Vec<&String> = [&mirror_name, &raw_name].into_iter().flatten().collect();
+        let (mirror_name, raw_name) = (targets.mirror_name(), targets.raw_name());
+        let names: Vec<&String> = [mirror_name, raw_name].into_iter().flatten().collect();
         if let Some(name) = names.first() {
             if !self.topic_tables.contains_key(topic) {
                 self.topic_tables.insert(topic.to_string(), (*name).clone());
@@ -143,8 +142,9 @@ impl Engine {
             self.hold(topic, partition, offset, reason);
             return Ok(());
         }
-        let fp = ev.schema.fingerprint().to_string();
-        if self.schema_seen.get(&source) != Some(&fp) {
+        let schema = Arc::clone(&ev.schema);
+        let fp = schema.fingerprint();
+        if self.schema_seen.get(&*source).map(String::as_str) != Some(fp) {
             let (text, key) = match &decoded {
                 Some((t, k)) => (Some(t.as_str()), k.as_deref()),
                 None => (
@@ -157,7 +157,7 @@ impl Engine {
             if let Some(text) = text {
                 self.schema_signal(topic, partition, offset, key, text);
             }
-            self.schema_seen.insert(source.clone(), fp.clone());
+            self.schema_seen.insert((*source).clone(), fp.to_string());
         }
         // Columns of rows written before a source rename, under their current name.
         let mut renamed: Vec<(String, String)> = Vec::new();
@@ -167,11 +167,11 @@ impl Engine {
         let mut keep: Option<std::collections::BTreeSet<String>> = None;
         // The rows as converted, unless the gate projects them.
         let mut projected: Option<Vec<Map<String, Value>>> = None;
-        if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
+        if let (Some(mirror), Some(name)) = (&targets.mirror, mirror_name) {
             let cached = self
                 .admissions
                 .get(name.as_str())
-                .and_then(|a| a.get(fp.as_str()))
+                .and_then(|a| a.get(fp))
                 .cloned();
             let admission = match cached {
                 Some(a) => a,
@@ -182,7 +182,7 @@ impl Engine {
                     self.admissions
                         .entry(name.clone())
                         .or_default()
-                        .insert(fp.clone(), a.clone());
+                        .insert(fp.to_string(), a.clone());
                     a
                 }
             };
@@ -262,7 +262,7 @@ impl Engine {
         };
         let now = Instant::now();
         let mut due: Vec<SlotKey> = Vec::with_capacity(2);
-        if let (Some(mirror), Some(name)) = (&targets.mirror, &mirror_name) {
+        if let (Some(mirror), Some(name)) = (&targets.mirror, mirror_name) {
             let full_cols = || -> Vec<String> {
                 let mut c: Vec<String> = original_cols(&ev)
                     .into_iter()
@@ -318,7 +318,7 @@ impl Engine {
                             s.columns.clone(),
                             s.partial,
                         ),
-                        None => (fp.clone(), None, false),
+                        None => (fp.to_string(), None, false),
                     };
                     let cols = || cols.clone().or_else(|| Some(full_cols()));
                     self.add(&key, mirror, &bfp, &cols, partial, pos, &rows, now)
@@ -329,7 +329,7 @@ impl Engine {
             }
             due.push(key);
         }
-        if let (Some(raw), Some(name), Some(row)) = (&targets.raw, &raw_name, &raw_json) {
+        if let (Some(raw), Some(name), Some(row)) = (&targets.raw, raw_name, &raw_json) {
             let key: SlotKey = (name.clone(), LoadTarget::Raw, topic.to_string(), partition);
             if let Err(e) = self.add(&key, raw, &fp, &|| None, false, pos, &[row.as_str()], now) {
                 return self.add_failed(m, e).await;

@@ -121,27 +121,48 @@ pub fn table_from_topic(topic: &str) -> Option<TableId> {
 }
 
 /// The StarRocks tables a routed source table is loaded into.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Targets {
     /// The PRIMARY KEY mirror.
     pub mirror: Option<TableId>,
     /// The raw change-log table.
     pub raw: Option<TableId>,
+    /// `mirror` and `raw` as text (what the runtime keys its tables by).
+    names: [Option<String>; 2],
 }
 
 impl Targets {
+    /// These tables.
+    pub fn new(mirror: Option<TableId>, raw: Option<TableId>) -> Targets {
+        let names = [
+            mirror.as_ref().map(ToString::to_string),
+            raw.as_ref().map(ToString::to_string),
+        ];
+        Targets { mirror, raw, names }
+    }
+
     /// From a route.
     pub fn of(route: &Route) -> Targets {
         let has = |k| route.targets.contains(&k);
-        Targets {
-            mirror: has(TargetKind::Mirror).then(|| route.target.clone()),
-            raw: has(TargetKind::Raw).then(|| raw_table(&route.target)),
-        }
+        Targets::new(
+            has(TargetKind::Mirror).then(|| route.target.clone()),
+            has(TargetKind::Raw).then(|| raw_table(&route.target)),
+        )
     }
 
     /// Whether nothing is loaded.
     pub fn is_empty(&self) -> bool {
         self.mirror.is_none() && self.raw.is_none()
+    }
+
+    /// The mirror's name as text.
+    pub fn mirror_name(&self) -> Option<&String> {
+        self.names[0].as_ref()
+    }
+
+    /// The raw table's name as text.
+    pub fn raw_name(&self) -> Option<&String> {
+        self.names[1].as_ref()
     }
 }
 
