@@ -420,7 +420,12 @@ mod tests {
                     v.remove("__op");
                     (v, c.unavailable())
                 });
-            let want = reference(&schema, &row, &cfg);
+            // Through text as the converted row is (serde_json may read a float's
+            // shortest text back one unit in the last place off).
+            let want = reference(&schema, &row, &cfg).map(|(values, unavailable)| {
+                let text = serde_json::to_string(&values).unwrap();
+                (serde_json::from_str::<Map<String, Value>>(&text).unwrap(), unavailable)
+            });
             prop_assert_eq!(got.is_ok(), want.is_ok(), "{:?} vs {:?}", got, want);
             if let (Ok(got), Ok(want)) = (got, want) {
                 prop_assert_eq!(got, want);
