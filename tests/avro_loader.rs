@@ -17,7 +17,7 @@ mod stack;
 use ddlsync::config::RegistryConfig;
 use ddlsync::kafka::Record;
 use ddlsync::loader::avro::AvroDecoder;
-use ddlsync::loader::convert::{Decoded, Decoder, Record as ConvertRecord, TableOptions};
+use ddlsync::loader::convert::{Decoded, Decoder, JsonText, Record as ConvertRecord, TableOptions};
 use ddlsync::source::{decode_value, Event};
 use ddlsync::watch::{RegistryWatcher, SubjectFilter};
 use mysql_async::prelude::Queryable;
@@ -60,8 +60,15 @@ fn rows(topic: &str, key: Option<&str>, value: Option<&str>) -> Result<String> {
         match Decoder::default().decode(&rec, &TableOptions::default())? {
             Decoded::Tombstone => "tombstone".to_owned(),
             Decoded::Event(e) => {
-                let raw = e.raw.as_ref().map(|r| (r.before.clone(), r.after.clone()));
-                format!("{:?} {:?} {:?}", e.op, e.mirror, raw)
+                // Values, not texts: a number may be written `1e+300` or `1.0E300`.
+                let mirror: Vec<_> = e
+                    .mirror
+                    .iter()
+                    .map(|m| (m.op, m.values(), &m.unavailable))
+                    .collect();
+                let image = |t: &Option<JsonText>| t.as_ref().map(JsonText::value);
+                let raw = e.raw.as_ref().map(|r| (image(&r.before), image(&r.after)));
+                format!("{:?} {:?} {:?}", e.op, mirror, raw)
             }
         },
     )
