@@ -13,6 +13,8 @@ mod harness;
 mod avro;
 #[path = "loader_run/crash.rs"]
 mod crash;
+#[path = "loader_run/gate_change.rs"]
+mod gate_change;
 #[path = "loader_run/rename.rs"]
 mod rename;
 #[path = "loader_run/revoke.rs"]

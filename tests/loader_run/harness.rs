@@ -215,11 +215,17 @@ impl Env {
         extra_loader: &str,
     ) -> Arc<Config> {
         let topics: Vec<String> = topics.iter().map(|t| format!("\"{t}\"")).collect();
+        // 200 ms batches unless the test sets its own.
+        let age = if extra_loader.contains("batch_age_ms") {
+            ""
+        } else {
+            "batch_age_ms = 200\n"
+        };
         let mut text = format!(
             "[kafka]\nbootstrap_servers = \"{}\"\ngroup_id = \"{group}\"\n\
              [kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"auto.offset.reset\" = \"earliest\"\n\
              [starrocks]\nquery = \"{}\"\nhttp = \"{}\"\n\
-             [loader]\ntopics = [{}]\nbatch_age_ms = 200\nquarantine_topic = \"{}.quarantine\"\n{extra_loader}\n",
+             [loader]\ntopics = [{}]\n{age}quarantine_topic = \"{}.quarantine\"\n{extra_loader}\n",
             self.kafka,
             self.sr.query_addr(),
             self.sr.http_addr(),

@@ -25,7 +25,7 @@ use super::reader::{self, Item, Reader};
 use super::sink::{Done, Ended, Job, Sink};
 use super::{Deps, Error, Summary, DRAIN_GRACE};
 use crate::config::{DataFormat, LoaderConfig};
-use crate::gate::{Admission, Gates};
+use crate::gate::{Admission, Gates, TableGate};
 use crate::loader::batch::{Batch, Limits};
 use crate::loader::convert::{self, Decoder};
 use crate::loader::retry::Backoff;
@@ -100,6 +100,9 @@ pub(super) struct Engine {
     pub(super) sink: Arc<Sink>,
     /// Gate decisions by mirror table and row-schema fingerprint (cleared on every gate change).
     pub(super) admissions: HashMap<String, HashMap<String, Admission>>,
+    /// The gate each mirror table's cached decisions were made under: a gate
+    /// change seals the open batches of the tables whose gate it changed.
+    pub(super) gate_seen: HashMap<TableId, Option<TableGate>>,
     pub(super) schema_seen: HashMap<TableId, String>,
     /// Assignment generation by topic and partition.
     pub(super) generations: HashMap<String, HashMap<i32, u64>>,
@@ -221,6 +224,7 @@ impl Engine {
             jobs: JoinSet::new(),
             sink,
             admissions: HashMap::default(),
+            gate_seen: HashMap::default(),
             schema_seen: HashMap::default(),
             generations: HashMap::default(),
             topic_tables: HashMap::default(),

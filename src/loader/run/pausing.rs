@@ -2,6 +2,7 @@
 //! (pause at the first record not loaded, seek back there on release), and
 //! the releases that gate changes and emptied queues allow.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::Consumer;
@@ -10,6 +11,8 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::engine::Engine;
 use super::holds::Reason;
 use crate::gate::Admission;
+use crate::metrics::LoadTarget;
+use crate::model::TableId;
 
 impl Engine {
     /// Pauses a partition from `from` on (its records are read again after the release).
@@ -83,8 +86,29 @@ impl Engine {
         }
     }
 
+    /// The agent changed a gate: decisions are made again, open mirror
+    /// batches of a table whose gate changed are sealed (a batch loads with
+    /// the columns header it was opened with, so rows admitted under the new
+    /// gate start one of their own), and held partitions the gate now admits
+    /// are released.
     pub(super) fn on_gate_change(&mut self) {
         self.admissions.clear();
+        let open: BTreeMap<String, TableId> = self
+            .slots
+            .iter()
+            .filter(|(k, s)| k.1 == LoadTarget::Mirror && !s.batch.is_empty())
+            .map(|(k, s)| (k.0.clone(), s.target.clone()))
+            .collect();
+        let changed: Vec<String> = open
+            .into_iter()
+            .filter(|(_, target)| self.gate_seen.get(target) != Some(&self.gates.get(target)))
+            .map(|(name, _)| name)
+            .collect();
+        self.gate_seen.clear();
+        if !changed.is_empty() {
+            tracing::debug!(tables = ?changed, "gate changed: open mirror batches sealed");
+            self.seal_tables(&changed);
+        }
         for (topic, partition, held) in self.holds.held() {
             if let Reason::Gate {
                 target, columns, ..

@@ -178,7 +178,10 @@ impl Engine {
                 None => {
                     let owned = original_cols(&ev);
                     let cols: Vec<&str> = owned.iter().map(String::as_str).collect();
-                    let a = self.gates.admit(mirror, &cols);
+                    // One read of the gate for the decision and for `gate_seen`.
+                    let gate = self.gates.get(mirror);
+                    let a = crate::gate::admit(gate.as_ref(), &cols);
+                    self.gate_seen.entry(mirror.clone()).or_insert(gate);
                     self.admissions
                         .entry(name.clone())
                         .or_default()
