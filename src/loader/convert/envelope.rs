@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -191,11 +190,16 @@ impl RawRow {
                 None => out.push_str("null"),
             }
         }
-        let _ = write!(
-            out,
-            ",\"{partition}\":{},\"{offset}\":{}}}",
-            self.partition, self.offset
-        );
+        let mut digits = itoa::Buffer::new();
+        out.push(',');
+        push_quoted(out, partition);
+        out.push(':');
+        out.push_str(digits.format(self.partition));
+        out.push(',');
+        push_quoted(out, offset);
+        out.push(':');
+        out.push_str(digits.format(self.offset));
+        out.push('}');
     }
 }
 

@@ -196,7 +196,7 @@ impl<'a> Cells<'a> {
                     }
                 }
             };
-            cells.push((name, available.then(|| start..buf.len())));
+            cells.push((name, available.then_some(start..buf.len())));
         }
         Ok(Cells { buf, cells })
     }
@@ -309,8 +309,11 @@ pub(crate) fn push_quoted(out: &mut String, s: &str) {
                 '\r' => out.push_str("\\r"),
                 '\t' => out.push_str("\\t"),
                 c if (c as u32) < 0x20 => {
-                    use std::fmt::Write as _;
-                    let _ = write!(out, "\\u{:04x}", c as u32);
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let b = c as u8;
+                    out.push_str("\\u00");
+                    out.push(char::from(HEX[usize::from(b >> 4)]));
+                    out.push(char::from(HEX[usize::from(b & 0xf)]));
                 }
                 c => out.push(c),
             }

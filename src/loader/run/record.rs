@@ -293,7 +293,7 @@ impl Engine {
                 Mode::Full => self.add(
                     &key,
                     mirror,
-                    &fp,
+                    fp,
                     &|| Some(full_cols()),
                     false,
                     pos,
@@ -317,7 +317,7 @@ impl Engine {
                     let open = self.slots.get(&key).filter(|s| !s.batch.is_empty());
                     let (bfp, cols, partial) = match open {
                         Some(s) => (
-                            s.batch.fingerprint().unwrap_or(&fp).to_string(),
+                            s.batch.fingerprint().unwrap_or(fp).to_string(),
                             s.columns.clone(),
                             s.partial,
                         ),
@@ -334,7 +334,7 @@ impl Engine {
         }
         if let (Some(raw), Some(name), Some(row)) = (&targets.raw, raw_name, &raw_json) {
             let key: SlotKey = (name.clone(), LoadTarget::Raw, topic.to_string(), partition);
-            if let Err(e) = self.add(&key, raw, &fp, &|| None, false, pos, &[row.as_str()], now) {
+            if let Err(e) = self.add(&key, raw, fp, &|| None, false, pos, &[row.as_str()], now) {
                 return self.add_failed(m, e).await;
             }
             due.push(key);
