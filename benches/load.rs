@@ -401,7 +401,7 @@ async fn emulator_alone(env: &harness::Env, table: &str, n: i64) -> (Duration, f
                     columns: Some(cols),
                     partial_update: false,
                     max_filter_ratio: None,
-                    body: &body,
+                    body: body.into(),
                 })
                 .await
                 .expect("load");

@@ -196,7 +196,7 @@ impl Env {
                 columns: None,
                 partial_update: false,
                 max_filter_ratio: None,
-                body: &body,
+                body: body.into(),
             })
             .await
             .expect("load");

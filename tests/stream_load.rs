@@ -86,7 +86,7 @@ fn req<'a>(table: &'a str, label: &'a str, body: &'a [u8]) -> LoadRequest<'a> {
         columns: None,
         partial_update: false,
         max_filter_ratio: None,
-        body,
+        body: bytes::Bytes::copy_from_slice(body),
     }
 }
 

@@ -125,7 +125,7 @@ pub struct Sealed {
     /// Rows in the body (may be 0 when only tombstones or truncates came).
     pub rows: usize,
     /// The Stream Load body: a JSON array (`strip_outer_array: true`).
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 impl Sealed {
@@ -160,6 +160,9 @@ pub struct Batch {
     open: Option<Open>,
     rows: usize,
     body: Vec<u8>,
+    /// The last sealed body's size: the next body reserves it at its first
+    /// row (bodies grow to megabytes; doubling re-copies and faults pages in).
+    size_hint: usize,
 }
 
 impl Batch {
@@ -171,6 +174,7 @@ impl Batch {
             open: None,
             rows: 0,
             body: Vec::new(),
+            size_hint: 0,
         }
     }
 
@@ -264,6 +268,9 @@ impl Batch {
                 });
             }
         }
+        if self.body.is_empty() {
+            self.body.reserve(self.size_hint.min(self.limits.max_bytes));
+        }
         let mark = self.body.len();
         for i in 0..count {
             self.body
@@ -331,6 +338,8 @@ impl Batch {
             body.push(b'[');
         }
         body.push(b']');
+        self.size_hint = body.len();
+        let body = bytes::Bytes::from(body);
         let rows = std::mem::replace(&mut self.rows, 0);
         Some(Sealed {
             table: self.table.clone(),
@@ -374,7 +383,7 @@ mod tests {
         assert!(s.label().starts_with("ddlsync_db_t_0_5_7_"));
         assert!(b.is_empty() && b.bytes() == 0);
         b.add(pos(8), "f1", &[] as &[Value], now).unwrap();
-        assert_eq!(b.take().unwrap().body, b"[]");
+        assert_eq!(&b.take().unwrap().body[..], b"[]");
     }
 
     #[test]

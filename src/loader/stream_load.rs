@@ -124,8 +124,8 @@ pub struct LoadRequest<'a> {
     pub partial_update: bool,
     /// `max_filter_ratio`; `None` leaves StarRocks' default (0).
     pub max_filter_ratio: Option<f64>,
-    /// JSON array of rows.
-    pub body: &'a [u8],
+    /// JSON array of rows (shared, not copied, by each attempt).
+    pub body: bytes::Bytes,
 }
 
 /// What one load attempt gave.
@@ -215,14 +215,14 @@ impl Client {
                     HeaderName::from_static(header::COMPRESSION),
                     HeaderValue::from_static("gzip"),
                 );
-                gzip(req.body)
+                gzip(&req.body)
                     .map_err(|source| Error::Gzip {
                         table: req.table.to_string(),
                         source,
                     })?
                     .into()
             }
-            _ => bytes::Bytes::copy_from_slice(req.body),
+            _ => req.body.clone(),
         };
         let mut url = self.url(req);
         for hop in 0..=MAX_REDIRECTS {
@@ -392,7 +392,7 @@ mod tests {
             columns: Some(&cols),
             partial_update: true,
             max_filter_ratio: Some(0.5),
-            body: b"[]",
+            body: bytes::Bytes::from_static(b"[]"),
         };
         let h = c.headers(&req).unwrap();
         assert_eq!(h["label"], "l1");

@@ -230,7 +230,7 @@ impl Sink {
             columns: job.columns.as_deref(),
             partial_update: job.partial,
             max_filter_ratio: None,
-            body: &s.body,
+            body: s.body.clone(),
         };
         let t = job.target.to_string();
         match self.until_final(&req, &s.topic, s.partition).await {
@@ -305,7 +305,7 @@ impl Sink {
                 columns: job.columns.as_deref(),
                 partial_update: job.partial,
                 max_filter_ratio: None,
-                body: &body,
+                body: body.into(),
             };
             match self.until_final(&req, &s.topic, s.partition).await {
                 Final::Aborted => return Ended::Abandoned,
