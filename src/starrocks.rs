@@ -2,7 +2,7 @@
 //! introspection and schema-change job polling.
 //!
 //! Owns [`Client`] (a connection pool built from
-//! [`StarRocksConfig`](crate::config::StarRocksConfig)), [`Session`] (one
+//! [`crate::config::StarRocksConfig`]), [`Session`] (one
 //! connection, for statements that must share one, such as `USE db` before a
 //! stored MV definition), and text result sets ([`Rows`]). The password is
 //! sent and never logged or printed (`Client`'s `Debug` leaves it out).

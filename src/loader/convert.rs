@@ -18,28 +18,29 @@
 //! give an event without mirror rows: the caller applies its policy.
 //!
 //! Value renderings (StarRocks-side types in brackets):
-//! * `Date` → `YYYY-MM-DD` [DATE]; `Time`/`MicroTime`/`NanoTime` →
-//!   `[-]HH:MM:SS[.ffffff]` [VARCHAR; MySQL TIME can be negative or > 24 h];
+//! * `Date` → `YYYY-MM-DD` \[DATE\]; `Time`/`MicroTime`/`NanoTime` →
+//!   `[-]HH:MM:SS[.ffffff]` \[VARCHAR; MySQL TIME can be negative or > 24 h\];
 //!   `Timestamp`/`MicroTimestamp`/`NanoTimestamp` → `YYYY-MM-DD
-//!   HH:MM:SS[.ffffff]`, the wall clock as the source had it [DATETIME];
+//!   HH:MM:SS[.ffffff]`, the wall clock as the source had it \[DATETIME\];
 //!   `ZonedTimestamp` → the same text in the configured [`TimeZone`].
 //!   Nanoseconds are truncated to microseconds (DATETIME's precision).
 //! * `Decimal` bytes → exact decimal text with the schema's scale (trailing
 //!   zeros kept); a JSON number (double handling mode) or a string schema
 //!   (string handling mode) is kept. `VariableScaleDecimal` → decimal text.
-//! * `Json` → the parsed JSON value [JSON]. `Enum`, `EnumSet`, `Uuid`, plain
+//! * `Json` → the parsed JSON value \[JSON\]. `Enum`, `EnumSet`, `Uuid`, plain
 //!   text → text. `Year`, `MicroDuration`, integers, floats, booleans → kept.
 //! * `Bits` → an unsigned integer up to 64 bits, else a `0`/`1` string.
 //! * geometry `{wkb, srid}` → lowercase hex of the WKB (SRID dropped).
 //! * bytes → lowercase **hex** by default ([`BytesMode::Hex`]): StarRocks
 //!   Stream Load takes VARBINARY only from CSV, so binary lands in VARCHAR
 //!   where hex is unambiguous and `unhex()` restores it; base64 on request.
-//! * PostgreSQL arrays → JSON arrays of converted items [ARRAY].
+//! * PostgreSQL arrays → JSON arrays of converted items \[ARRAY\].
 //! * `__debezium_unavailable_value` (and its base64 form in bytes columns, or
 //!   as the one element of an array) → [`Cell::Unavailable`], never a value.
 
 mod bytes;
 mod envelope;
+mod raw;
 mod row;
 mod schema;
 mod temporal;

@@ -1,8 +1,8 @@
 //! The loader runtime: consumes the Debezium data topics as a consumer-group
 //! member and loads StarRocks exactly once.
 //!
-//! Flow of one record: the reader thread ([`reader`]) polls the consumer and,
-//! for JSON, does the first half ([`prepare`]): source table from the
+//! Flow of one record: the reader thread (`reader`) polls the consumer and,
+//! for JSON, does the first half (`prepare`): source table from the
 //! envelope and its route ([`route`]) → convert
 //! ([`crate::loader::convert::Decoder`]) → rows serialized; Avro values are
 //! decoded through the registry by the runtime ([`codec`]) first. The runtime

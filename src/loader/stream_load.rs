@@ -1,6 +1,6 @@
 //! The Stream Load HTTP client: `PUT /api/{db}/{table}/_stream_load` on the
 //! FE with Basic auth and the batch's label, `Expect: 100-continue` honoured
-//! on that first hop ([`handshake`]: the FE redirects after the head and
+//! on that first hop (`handshake`: the FE redirects after the head and
 //! closes without reading a body), following the FE's 307 redirect to the BE
 //! itself (re-sending the body and the Authorization header, which HTTP
 //! clients drop across hosts), gzip for large bodies, the reply parsed and

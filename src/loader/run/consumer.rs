@@ -1,7 +1,7 @@
 //! The loader's Kafka consumer: a consumer-group member with auto-commit off
 //! and a rebalance context.
 //!
-//! The consumer is polled by the reader thread ([`super::reader`]), so the
+//! The consumer is polled by the reader thread (`reader`), so the
 //! rebalance callbacks run there. Before partitions are revoked,
 //! [`Ctx::pre_rebalance`] hands them to the runtime (through the reader's
 //! channel, behind the records read before) and waits, up to
