@@ -284,7 +284,7 @@ impl Engine {
                 topic.to_string(),
                 partition,
             );
-            let rows = match mirror_rows(&ev, projected.as_deref()) {
+            let rows = match mirror_rows(&ev, projected.as_deref(), name) {
                 Ok(rows) => rows,
                 Err(e) => return self.add_failed(m, e).await,
             };
@@ -520,6 +520,7 @@ impl Engine {
 fn mirror_rows<'a>(
     ev: &'a Event,
     projected: Option<&[Map<String, Value>]>,
+    table: &str,
 ) -> Result<Vec<Cow<'a, str>>, AddError> {
     match projected {
         None => Ok(ev
@@ -533,7 +534,7 @@ fn mirror_rows<'a>(
                 serde_json::to_string(r)
                     .map(Cow::Owned)
                     .map_err(|e| AddError::Serialize {
-                        table: String::new(),
+                        table: table.to_string(),
                         reason: e.to_string(),
                     })
             })
