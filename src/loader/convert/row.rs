@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::schema::{RowSchema, Semantic};
 use super::value::{convert_value, Cell};
-use super::{BytesMode, Config, Error};
+use super::{Config, Error};
 
 /// One JSON value written by the converter (an object for rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,7 @@ fn need(sem: &Semantic, text: &str, cfg: &Config) -> Need {
             }
             match sem {
                 S::String | S::Enum | S::EnumSet | S::Uuid | S::ZonedTime | S::Any => Need::Copy,
-                S::Bytes if cfg.bytes == BytesMode::Base64 => Need::Convert,
+                // Bytes are decoded (hex) or at least checked (base64); the rest is converted.
                 _ => Need::Convert,
             }
         }
