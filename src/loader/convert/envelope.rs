@@ -118,27 +118,15 @@ impl MirrorRow {
     }
 }
 
-#[derive(Deserialize)]
-struct Top<'a> {
+/// The envelope (the JsonConverter's `payload`, or the value itself). At the
+/// top level it also reads the JsonConverter's `schema` and `payload`; inside
+/// a payload those are absent (and ignored).
+#[derive(Debug, Deserialize, Default)]
+struct Body<'a> {
     #[serde(borrow, default)]
     schema: Option<&'a RawValue>,
     #[serde(borrow, default)]
     payload: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    before: Option<Fields<'a>>,
-    #[serde(borrow, default)]
-    after: Option<Fields<'a>>,
-    #[serde(borrow, default)]
-    source: Option<Source<'a>>,
-    #[serde(borrow, default)]
-    op: Option<Cow<'a, str>>,
-    #[serde(default)]
-    ts_ms: Option<i64>,
-}
-
-/// The envelope (the JsonConverter's `payload`, or the value itself).
-#[derive(Debug, Deserialize, Default)]
-struct Body<'a> {
     #[serde(borrow, default)]
     before: Option<Fields<'a>>,
     #[serde(borrow, default)]
@@ -310,7 +298,7 @@ impl Decoder {
         if let Some((schema, body)) = self.with_last_schema(text) {
             return Ok(body.map(|body| Parsed { schema, body }));
         }
-        let top: Top<'a> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
+        let top: Body<'a> = serde_json::from_str(text).map_err(|e| malformed("value", e))?;
         let (schema, body) = match (top.schema, top.payload) {
             (schema, Some(p)) if schema.is_some() || top.op.is_none() => {
                 let body: Option<Body<'a>> =
@@ -324,16 +312,7 @@ impl Decoder {
                 };
                 (schema, body)
             }
-            _ => {
-                let body = Body {
-                    before: top.before,
-                    after: top.after,
-                    source: top.source,
-                    op: top.op,
-                    ts_ms: top.ts_ms,
-                };
-                (self.described(rec, opts)?, body)
-            }
+            _ => (self.described(rec, opts)?, top),
         };
         Ok(Some(Parsed { schema, body }))
     }
