@@ -1,12 +1,15 @@
 //! Conversion of real captured Debezium 3.6.3 events (fixtures/debezium/captured, see its
 //! SOURCES.md): the `all_types` rows value by value against the SQL that inserted them,
 //! the envelope cases (deletes, tombstones, key changes, truncates, TOASTed values,
-//! schema changes), schemaless JSON, and a property test that arbitrary JSON never panics.
+//! schema changes), schemaless JSON; property tests in `loader_convert/props.rs`.
+
+#[path = "loader_convert/props.rs"]
+mod props;
 
 use std::sync::Arc;
 
 use ddlsync::loader::convert::{
-    convert_value, BytesMode, Column, Config, Decoded, Decoder, Event, MirrorOp, Op, Record,
+    convert_value, BytesMode, Cell, Column, Config, Decoded, Decoder, Event, MirrorOp, Op, Record,
     RowSchema, Semantic, TableOptions, TimeUnit, TimeZone, RAW_COLUMNS, UNAVAILABLE_PLACEHOLDER,
 };
 use proptest::prelude::*;
@@ -519,91 +522,4 @@ fn malformed_records_are_typed_errors() {
         .to_string()
         .contains("after is missing"));
     assert_eq!(go(&mut dec, "null").expect("tombstone"), Decoded::Tombstone);
-}
-
-fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-        "[A-Za-z0-9+/]{0,12}={0,2}".prop_map(Value::from),
-        "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,15}(Z|[+-][0-9]{2}:[0-9]{2})?".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 4, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
-
-fn semantics() -> Vec<Semantic> {
-    use Semantic as S;
-    vec![
-        S::Boolean,
-        S::Int,
-        S::Float,
-        S::String,
-        S::Bytes,
-        S::Date,
-        S::Time(TimeUnit::Milli),
-        S::Time(TimeUnit::Nano),
-        S::Timestamp(TimeUnit::Milli),
-        S::Timestamp(TimeUnit::Micro),
-        S::Timestamp(TimeUnit::Nano),
-        S::ZonedTimestamp,
-        S::Decimal { scale: 3 },
-        S::Decimal { scale: -2 },
-        S::VariableScaleDecimal,
-        S::Json,
-        S::Bits { length: Some(3) },
-        S::Bits { length: Some(100) },
-        S::Geometry,
-        S::Array(Box::new(S::Date)),
-        S::Struct(vec![Column::new("a", S::Date, true)]),
-        S::Year,
-        S::Any,
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
-
-    #[test]
-    fn arbitrary_values_never_panic(v in arb_json(), idx in 0usize..23) {
-        let sems = semantics();
-        let _outcome = convert_value(&sems[idx % sems.len()], &v, &Config::default(), "f");
-    }
-
-    #[test]
-    fn arbitrary_envelopes_never_panic(
-        before in arb_json(), after in arb_json(), source in arb_json(),
-        op in prop_oneof![Just("c"), Just("u"), Just("d"), Just("r"), Just("t"), Just("m")],
-        wrap in any::<bool>(), key in arb_json(),
-    ) {
-        let schema = json!({"type": "struct", "fields": [
-            {"type": "struct", "field": "after", "fields": semantics().iter().enumerate().map(|(i, _)| json!({
-                "field": format!("c{i}"), "type": "int64", "name": "io.debezium.time.MicroTimestamp"})).collect::<Vec<_>>()}]});
-        let payload = json!({"before": before, "after": after, "source": source, "op": op, "ts_ms": 1});
-        let value = if wrap { json!({"schema": schema, "payload": payload}) } else { payload };
-        let text = value.to_string();
-        let key_text = key.to_string();
-        let opts = TableOptions {
-            description: Some(Arc::new(RowSchema::new(vec![Column::new("a", Semantic::Date, true)]))),
-            ..TableOptions::default()
-        };
-        let rec = Record { topic: "t", partition: 0, offset: 0, key: Some(&key_text), value: Some(&text) };
-        let _outcome = Decoder::default().decode(&rec, &opts);
-    }
-
-    #[test]
-    fn arbitrary_text_never_panics(s in ".{0,64}") {
-        let rec = Record { topic: "t", partition: 0, offset: 0, key: Some(&s), value: Some(&s) };
-        let _outcome = Decoder::default().decode(&rec, &TableOptions::default());
-    }
 }

@@ -324,116 +324,15 @@ pub(crate) fn push_quoted(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests {
+    //! The property that text conversion equals per-value conversion is in
+    //! `tests/loader_convert/props.rs` (through the decoder).
+
     use super::*;
-    use crate::loader::convert::schema::{Column, TimeUnit};
-    use proptest::prelude::*;
+    use crate::loader::convert::schema::Column;
     use serde_json::json;
 
     fn fields(text: &str) -> Fields<'_> {
         serde_json::from_str(text).expect("object")
-    }
-
-    /// The row as one `convert_value` per member would make it (the reference).
-    fn reference(
-        schema: &RowSchema,
-        row: &Map<String, Value>,
-        cfg: &Config,
-    ) -> Result<(Map<String, Value>, Vec<String>), Error> {
-        let mut values = Map::new();
-        let mut unavailable = Vec::new();
-        for (i, (name, v)) in row.iter().enumerate() {
-            let sem = schema
-                .column(name, i)
-                .map_or(&Semantic::Any, |c| &c.semantic);
-            match convert_value(sem, v, cfg, name)? {
-                Cell::Value(c) => {
-                    values.insert(name.clone(), c);
-                }
-                Cell::Unavailable => unavailable.push(name.clone()),
-            }
-        }
-        Ok((values, unavailable))
-    }
-
-    fn semantics() -> Vec<Semantic> {
-        use Semantic as S;
-        vec![
-            S::Boolean,
-            S::Int,
-            S::Float,
-            S::String,
-            S::Bytes,
-            S::Date,
-            S::Time(TimeUnit::Micro),
-            S::Timestamp(TimeUnit::Milli),
-            S::ZonedTimestamp,
-            S::Decimal { scale: 2 },
-            S::Json,
-            S::Enum,
-            S::Bits { length: Some(3) },
-            S::Year,
-            S::Uuid,
-            S::Array(Box::new(S::Int)),
-            S::Any,
-        ]
-    }
-
-    fn any_value() -> impl Strategy<Value = Value> {
-        prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1e12f64..1e12).prop_map(Value::from),
-            "[a-z\"\\\\\n\u{e9}]{0,8}".prop_map(Value::from),
-            Just(json!(crate::loader::convert::UNAVAILABLE_PLACEHOLDER)),
-            Just(json!("AQI=")),
-            Just(json!("2024-02-29T10:00:00Z")),
-            Just(json!("{\"k\":1}")),
-            prop::collection::vec(any::<i32>().prop_map(Value::from), 0..3).prop_map(Value::from),
-            Just(json!({"a": 1})),
-        ]
-    }
-
-    proptest! {
-        /// Copying a value's text or converting it gives what converting
-        /// every value gives: the same values, the same unavailable columns,
-        /// the same errors.
-        #[test]
-        fn text_conversion_equals_value_conversion(
-            cols in prop::collection::vec((0usize..17, any_value()), 1..8),
-        ) {
-            let sems = semantics();
-            let schema = RowSchema::new(
-                cols.iter()
-                    .enumerate()
-                    .map(|(i, (s, _))| Column::new(format!("c{i}"), sems[*s].clone(), true))
-                    .collect(),
-            );
-            let row: Map<String, Value> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, (_, v))| (format!("c{i}"), v.clone()))
-                .collect();
-            let text = serde_json::to_string(&row).unwrap();
-            let cfg = Config::default();
-            let got = Cells::convert(&schema, fields(&text), &cfg)
-                .map(|c| {
-                    let mut v = c.upsert("__op", 0).object();
-                    v.remove("__op");
-                    (v, c.unavailable())
-                });
-            // Through text as the converted row is (serde_json may read a float's
-            // shortest text back one unit in the last place off).
-            let want = reference(&schema, &row, &cfg).map(|(values, unavailable)| {
-                let text = serde_json::to_string(&values).unwrap();
-                (serde_json::from_str::<Map<String, Value>>(&text).unwrap(), unavailable)
-            });
-            prop_assert_eq!(got.is_ok(), want.is_ok(), "{:?} vs {:?}", got, want);
-            if let (Ok(got), Ok(want)) = (got, want) {
-                prop_assert_eq!(got, want);
-            }
-        }
     }
 
     #[test]
